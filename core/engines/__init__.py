@@ -1,0 +1,1 @@
+"""Restoration engines, one module per family, registered explicitly in core.engines.registry."""

@@ -1,0 +1,119 @@
+"""THE normalization contract: the only place where pixels become model tensors and back.
+
+Every model declares the value range it takes and returns, (0, 1) or (-1, 1). Inference, validation
+previews and metrics all call `to_model` / `from_model` with that declared range, so a network trained
+in [-1, 1] can never have its outputs read as [0, 1] (the dark, clipped validation-preview bug).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Union
+
+import numpy as np
+import torch
+
+from core.errors import ValueRangeError
+from core.pixels import to_uint8, to_uint16  # noqa: F401  (re-exported: part of the contract)
+
+ValueRange = tuple[float, float]
+ZERO_ONE: ValueRange = (0.0, 1.0)
+MINUS_ONE_ONE: ValueRange = (-1.0, 1.0)
+SUPPORTED_RANGES = (ZERO_ONE, MINUS_ONE_ONE)
+
+ImageLike = Union[np.ndarray, torch.Tensor]
+
+# A (-1, 1) output read as (0, 1) has about half its values below zero; a real (0, 1) model overshoots
+# by a little on a few pixels. Beyond these bounds the declared range is wrong, not the pixels.
+_MISMATCH_MARGIN = 0.05
+_MISMATCH_SHARE = 0.05
+
+
+class RangeMismatchWarning(UserWarning):
+    """A model's output does not look like the value range it declared."""
+
+
+def check_range(value_range: ValueRange) -> ValueRange:
+    vr = (float(value_range[0]), float(value_range[1]))
+    if vr not in SUPPORTED_RANGES:
+        raise ValueError(f"value range must be (0, 1) or (-1, 1), got {value_range}")
+    return vr
+
+
+def to_model(image: ImageLike, value_range: ValueRange = ZERO_ONE, *, device: torch.device | str | None = None,
+             dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Pixels to a model's input: N x C x H x W in the model's declared range.
+
+    Accepts NumPy H x W x C or N x H x W x C arrays (uint8, uint16 or float in [0, 1]) and torch tensors
+    C x H x W or N x C x H x W in [0, 1]. A single image comes back with a batch dimension of 1.
+    """
+    lo, hi = check_range(value_range)
+    if isinstance(image, np.ndarray):
+        t = _numpy_to_unit_tensor(image)
+    elif isinstance(image, torch.Tensor):
+        t = image if image.dim() == 4 else image.unsqueeze(0)
+        if t.dim() != 4:
+            raise ValueError(f"expected a C x H x W or N x C x H x W tensor, got shape {tuple(image.shape)}")
+        t = t.float() if not t.is_floating_point() else t
+    else:
+        raise TypeError(f"to_model takes a NumPy array or a torch tensor, not {type(image).__name__}")
+    t = t.to(device=device) if device is not None else t
+    t = t.to(dtype=torch.float32)
+    if (lo, hi) == MINUS_ONE_ONE:
+        t = t * 2.0 - 1.0
+    return t.to(dtype=dtype).contiguous()
+
+
+def from_model_tensor(tensor: torch.Tensor, value_range: ValueRange = ZERO_ONE, *, clip: bool = True,
+                      strict: bool = False) -> torch.Tensor:
+    """A model's output to [0, 1] as a float32 tensor on the same device (for metrics and losses)."""
+    lo, hi = check_range(value_range)
+    t = tensor.detach().to(torch.float32)
+    _guard_against_wrong_range(t, (lo, hi), strict)
+    if (lo, hi) == MINUS_ONE_ONE:
+        t = (t + 1.0) * 0.5
+    return t.clamp(0.0, 1.0) if clip else t
+
+
+def from_model(tensor: torch.Tensor, value_range: ValueRange = ZERO_ONE, *, clip: bool = True,
+               strict: bool = False) -> np.ndarray:
+    """A model's output to float32 NumPy in [0, 1]: H x W x C for a batch of one or C x H x W input,
+    N x H x W x C for larger batches."""
+    single = tensor.dim() == 3 or (tensor.dim() == 4 and tensor.shape[0] == 1)
+    t = from_model_tensor(tensor if tensor.dim() == 4 else tensor.unsqueeze(0), value_range, clip=clip, strict=strict)
+    arr = t.permute(0, 2, 3, 1).cpu().numpy()
+    return np.ascontiguousarray(arr[0] if single else arr, dtype=np.float32)
+
+
+def _numpy_to_unit_tensor(image: np.ndarray) -> torch.Tensor:
+    if image.dtype == np.uint8:
+        arr = image.astype(np.float32) / 255.0
+    elif image.dtype == np.uint16:
+        arr = image.astype(np.float32) / 65535.0
+    elif np.issubdtype(image.dtype, np.floating):
+        arr = image.astype(np.float32, copy=False)
+    else:
+        raise TypeError(f"unsupported pixel dtype {image.dtype}")
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise ValueError(f"expected H x W x C or N x H x W x C pixels, got shape {image.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+
+
+def _guard_against_wrong_range(t: torch.Tensor, value_range: ValueRange, strict: bool) -> None:
+    """Warn (or raise when strict) when far more values fall below the declared floor than a model's
+    overshoot explains: the signature of a (-1, 1) output decoded as (0, 1)."""
+    lo, hi = value_range
+    if t.numel() == 0:
+        return
+    below = (t < lo - _MISMATCH_MARGIN * (hi - lo)).float().mean().item()
+    if below > _MISMATCH_SHARE:
+        message = (f"{below:.0%} of the model's output lies below {lo:g}, the floor of its declared range "
+                   f"({lo:g}, {hi:g}); the model probably returns another range, and decoding it as declared "
+                   f"would give a dark, clipped image.")
+        if strict:
+            raise ValueRangeError(message)
+        warnings.warn(message, RangeMismatchWarning, stacklevel=3)

@@ -1,0 +1,32 @@
+"""Shared test set-up: offscreen Qt, CPU only, and a throwaway RESTORA_HOME for every test."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("RESTORA_DEVICE", "cpu")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def restora_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("restora-home")
+    monkeypatch.setenv("RESTORA_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def gradient_image(h: int = 48, w: int = 64) -> np.ndarray:
+    """A smooth RGB uint8 test picture with distinct channels, so orientation and channel order show."""
+    y, x = np.mgrid[0:h, 0:w]
+    r = (x * 255 // max(w - 1, 1)).astype(np.uint8)
+    g = (y * 255 // max(h - 1, 1)).astype(np.uint8)
+    b = ((x + y) * 127 // max(h + w - 2, 1)).astype(np.uint8)
+    return np.dstack([r, g, b])
