@@ -11,6 +11,9 @@ from core.errors import RestoraError
 # command name -> module under core.cli that defines add_parser(subparsers) and run(args) -> int
 COMMANDS: dict[str, str] = {
     "info": "core.cli.info",
+    "engines": "core.cli.engines",
+    "restore": "core.cli.restore",
+    "bench": "core.cli.bench",
 }
 
 

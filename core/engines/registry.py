@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from core.engines.base import Engine, TASKS
+from core.errors import RestoraError
 
 
-class UnknownEngineError(KeyError):
+class UnknownEngineError(RestoraError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown engine"
 

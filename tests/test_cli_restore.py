@@ -1,0 +1,106 @@
+"""The batch CLI: engines list, restore with a mask, bad files listed, originals untouched, cancel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import main
+from core.errors import CancelledError
+from core.imageio import load_photo
+from tests.conftest import gradient_image
+
+
+def _photo_with_hole(path, hole=(10, 20, 8, 8)):
+    img = gradient_image()
+    x, y, w, h = hole
+    img[y:y + h, x:x + w] = (255, 0, 255)
+    Image.fromarray(img).save(path)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    mask[y:y + h, x:x + w] = 255
+    return img, mask
+
+
+def test_engines_lists_parameters(capsys):
+    assert main.main(["engines"]) == 0
+    out = capsys.readouterr().out
+    assert "inpaint.telea" in out and "--param radius=5" in out
+
+
+def test_restore_with_mask_and_bad_files(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    img, mask = _photo_with_hole(src / "a.png")
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    before = (src / "a.png").read_bytes()
+    out = tmp_path / "out"
+    code = main.main(["restore", str(src), str(tmp_path / "missing.png"), "--engine", "inpaint.telea",
+                      "--mask", str(tmp_path / "mask.png"), "--param", "radius=3", "--out", str(out),
+                      "--suffix", "_filled"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.jpg" in captured.err and "missing.png" in captured.err
+    result = load_photo(out / "a_filled.png")
+    filled = (result.rgb * 255).round().astype(np.uint8)
+    hole = mask == 255
+    assert np.abs(filled[hole].astype(int) - np.array([255, 0, 255])).max() > 60  # the magenta is gone
+    assert np.array_equal(filled[~hole], img[~hole])  # and nothing else changed
+    assert (src / "a.png").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["a_filled.png"]
+
+
+def test_restore_refuses_to_overwrite_originals(tmp_path, capsys):
+    img, mask = _photo_with_hole(tmp_path / "a.png")
+    Image.fromarray(mask).save(tmp_path / "a_mask.png")
+    before = (tmp_path / "a.png").read_bytes()
+    code = main.main(["restore", str(tmp_path / "a.png"), "--engine", "inpaint.telea", "--mask", str(tmp_path),
+                      "--out", str(tmp_path), "--overwrite"])
+    assert code == 1
+    assert "original" in capsys.readouterr().err
+    assert (tmp_path / "a.png").read_bytes() == before
+
+
+def test_bad_parameter_fails_before_work(tmp_path, capsys):
+    _photo_with_hole(tmp_path / "a.png")
+    code = main.main(["restore", str(tmp_path / "a.png"), "--engine", "inpaint.telea", "--param", "radius=900",
+                      "--out", str(tmp_path / "o")])
+    assert code == 2 and "between" in capsys.readouterr().err
+    assert main.main(["restore", str(tmp_path / "a.png"), "--engine", "nope", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_cancel_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
+    img, mask = _photo_with_hole(tmp_path / "a.png")
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    from core.engines.inpaint.classical import OpenCVInpaint
+
+    def cancelled(self, *a, **k):
+        raise CancelledError("Cancelled by the user.")
+
+    monkeypatch.setattr(OpenCVInpaint, "process", cancelled)
+    out = tmp_path / "out"
+    assert main.main(["restore", str(tmp_path / "a.png"), "--engine", "inpaint.telea", "--mask",
+                      str(tmp_path / "m.png"), "--out", str(out)]) == 130
+    assert list(out.iterdir()) == []
+
+
+def test_missing_mask_is_reported(tmp_path, capsys):
+    _photo_with_hole(tmp_path / "a.png")
+    assert main.main(["restore", str(tmp_path / "a.png"), "--engine", "inpaint.telea",
+                      "--out", str(tmp_path / "o")]) == 1
+    assert "needs a mask" in capsys.readouterr().err
+
+
+def test_telea_engine_keeps_16_bit_precision(tmp_path):
+    from core.engines.inpaint.classical import OpenCVInpaint
+    from core.photo import Photo
+
+    rng = np.random.default_rng(0)
+    rgb = rng.random((20, 20, 3), dtype=np.float32)
+    mask = np.zeros((20, 20), np.uint8)
+    mask[5:9, 5:9] = 255
+    result = OpenCVInpaint().run(Photo(rgb=rgb), mask=mask)
+    assert np.array_equal(result.photo.rgb[mask == 0], rgb[mask == 0])
+    with pytest.raises(Exception, match="mask"):
+        OpenCVInpaint().run(Photo(rgb=rgb), mask=np.zeros((3, 3), np.uint8))
