@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "engines": "core.cli.engines",
     "restore": "core.cli.restore",
     "bench": "core.cli.bench",
+    "models": "core.cli.models",
 }
 
 

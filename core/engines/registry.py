@@ -61,6 +61,11 @@ def builtin_engines() -> list[type[Engine]]:
     return [OpenCVInpaint]
 
 
-def default_registry() -> EngineRegistry:
-    """The built-in engines (imported models are added by the model store)."""
-    return register_all(EngineRegistry(), builtin_engines())
+def default_registry(*, include_store: bool = True) -> EngineRegistry:
+    """The built-in engines, plus one engine per model imported into the model store."""
+    registry = register_all(EngineRegistry(), builtin_engines())
+    if include_store:
+        from core.engines.imported import store_engines
+
+        register_all(registry, store_engines())
+    return registry
