@@ -32,16 +32,23 @@ def test_open_photo_and_corrupt_file(qtbot, tmp_path):
     window.show()
     good = tmp_path / "good.png"
     Image.fromarray(gradient_image()).save(good)
-    assert window.open_path(good)
+    assert _open(qtbot, window, good) == "succeeded"
     assert window.photo is not None and window.photo.size == (64, 48)
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    assert not window.open_path(bad)
+    assert _open(qtbot, window, bad) == "failed"
     box = window.findChild(QMessageBox, "error-dialog")
     assert box is not None and "bad.jpg" in box.text()
     assert window.photo.meta.source_path == good  # the photo that was open stays open
     box.close()
-    assert window.open_path(good)
+    assert _open(qtbot, window, good) == "succeeded"
+
+
+def _open(qtbot, window, path):
+    """Photos load in the worker pool: wait until the result reached the window."""
+    handle = window.open_path(path)
+    qtbot.waitUntil(lambda: handle.delivered, timeout=10000)
+    return handle.state
 
 
 def test_window_screenshot(qtbot, tmp_path):

@@ -46,6 +46,10 @@ def test_restore_with_mask_and_bad_files(tmp_path, capsys):
     filled = (result.rgb * 255).round().astype(np.uint8)
     hole = mask == 255
     assert np.abs(filled[hole].astype(int) - np.array([255, 0, 255])).max() > 60  # the magenta is gone
+    border = np.zeros_like(hole)
+    border[18:30, 8:20] = True
+    border &= ~hole
+    assert np.abs(filled[hole].mean(0) - img[border].mean(0)).max() < 25  # filled from its surroundings
     assert np.array_equal(filled[~hole], img[~hole])  # and nothing else changed
     assert (src / "a.png").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["a_filled.png"]
@@ -102,5 +106,9 @@ def test_telea_engine_keeps_16_bit_precision(tmp_path):
     mask[5:9, 5:9] = 255
     result = OpenCVInpaint().run(Photo(rgb=rgb), mask=mask)
     assert np.array_equal(result.photo.rgb[mask == 0], rgb[mask == 0])
+    flat = np.full((20, 20, 3), 0.4, np.float32)
+    flat[mask == 255] = 1.0
+    filled = OpenCVInpaint().run(Photo(rgb=flat), mask=mask).photo.rgb
+    assert np.abs(filled - 0.4).max() < 1e-4  # a hole in a flat 16-bit area is filled with that value
     with pytest.raises(Exception, match="mask"):
         OpenCVInpaint().run(Photo(rgb=rgb), mask=np.zeros((3, 3), np.uint8))

@@ -10,6 +10,7 @@ import numpy as np
 from core.engines.base import Engine, EngineResult, Param, Requirements
 from core.jobs import CancelToken, Progress
 from core.photo import Photo
+from core.pixels import to_uint16
 
 
 class OpenCVInpaint(Engine):
@@ -30,13 +31,15 @@ class OpenCVInpaint(Engine):
         flag = cv2.INPAINT_TELEA if params["method"] == "telea" else cv2.INPAINT_NS
         if not mask.any():
             return EngineResult(photo=photo.with_rgb(photo.rgb.copy()), notes=["The mask is empty: nothing to fill."])
-        # OpenCV inpaints 3 channels only at 8 bits; float32 one channel at a time keeps 16-bit precision.
+        # OpenCV inpaints colour only at 8 bits and gives garbage for float32 input; one 16-bit channel at a
+        # time keeps a 16-bit photo's precision.
         channels = []
         for c in range(3):
             cancel.raise_if_cancelled()
-            channels.append(cv2.inpaint(np.ascontiguousarray(photo.rgb[:, :, c]), mask, float(params["radius"]), flag))
+            filled = cv2.inpaint(to_uint16(photo.rgb[:, :, c]), mask, float(params["radius"]), flag)
+            channels.append(filled.astype(np.float32) / 65535.0)
             progress(c + 1, 3, "Filling")
-        out = np.clip(np.dstack(channels), 0.0, 1.0).astype(np.float32)
+        out = np.dstack(channels)
         keep = mask == 0
         out[keep] = photo.rgb[keep]  # pixels outside the mask stay bit-identical
         return EngineResult(photo=photo.with_rgb(out))

@@ -1,0 +1,1 @@
+"""The photo canvas: viewing, zoom and pan, mask painting, face boxes and before/after comparison."""

@@ -1,0 +1,117 @@
+"""Editable boxes over the photo (faces an engine found, or ones the user drew)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsScene
+
+from desktop.canvas.items import make_cosmetic
+
+Rect = tuple[int, int, int, int]
+HANDLE_PX = 10  # screen pixels around the bottom-right corner that resize instead of move
+
+
+class RegionBox(QGraphicsRectItem):
+    """A movable, resizable box; geometry lives in rect() with the item at the origin."""
+
+    def __init__(self, rect: QRectF, layer: "RegionsLayer", source: str) -> None:
+        super().__init__(rect)
+        self.layer = layer
+        self.source = source  # "engine" or "user"
+        self.setZValue(4)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setAcceptHoverEvents(True)
+        color = "#ffd43b" if source == "engine" else "#69db7c"
+        make_cosmetic(self, color, 2.0)
+        self.setBrush(QBrush(QColor(0, 0, 0, 0)))
+        self._drag: tuple[str, QPointF, QRectF] | None = None
+
+    def box(self) -> Rect:
+        r = self.rect().normalized()
+        return int(round(r.x())), int(round(r.y())), int(round(r.width())), int(round(r.height()))
+
+    def _near_corner(self, pos: QPointF) -> bool:
+        views = self.scene().views() if self.scene() else []
+        scale = views[0].transform().m11() if views else 1.0
+        corner = self.rect().bottomRight()
+        return abs(pos.x() - corner.x()) * scale < HANDLE_PX and abs(pos.y() - corner.y()) * scale < HANDLE_PX
+
+    def hoverMoveEvent(self, event) -> None:  # noqa: N802
+        self.setCursor(Qt.CursorShape.SizeFDiagCursor if self._near_corner(event.pos())
+                       else Qt.CursorShape.SizeAllCursor)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            event.ignore()
+            return
+        mode = "resize" if self._near_corner(event.pos()) else "move"
+        self._drag = (mode, event.scenePos(), QRectF(self.rect()))
+        self.setSelected(True)
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._drag is None:
+            return
+        mode, start, rect = self._drag
+        delta = event.scenePos() - start
+        if mode == "move":
+            self.setRect(rect.translated(delta))
+        else:
+            self.setRect(QRectF(rect.topLeft(), rect.bottomRight() + delta).normalized())
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._drag is not None:
+            self._drag = None
+            self.layer.emit_changed()
+
+
+class RegionsLayer(QObject):
+    """The boxes in a scene; emits their rectangles (x, y, w, h) whenever they change."""
+
+    regions_changed = Signal(list)
+
+    def __init__(self, scene: QGraphicsScene, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self.boxes: list[RegionBox] = []
+
+    def set_regions(self, regions: list[Rect], source: str = "engine") -> None:
+        for box in self.boxes:
+            self.scene.removeItem(box)
+        self.boxes = []
+        for r in regions:
+            self._add(r, source)
+        self.emit_changed()
+
+    def add(self, rect: Rect, source: str = "user") -> RegionBox | None:
+        if rect[2] < 2 or rect[3] < 2:
+            return None
+        box = self._add(rect, source)
+        self.emit_changed()
+        return box
+
+    def _add(self, rect: Rect, source: str) -> RegionBox:
+        box = RegionBox(QRectF(*rect), self, source)
+        self.scene.addItem(box)
+        self.boxes.append(box)
+        return box
+
+    def remove_selected(self) -> int:
+        chosen = [b for b in self.boxes if b.isSelected()]
+        for box in chosen:
+            self.scene.removeItem(box)
+            self.boxes.remove(box)
+        if chosen:
+            self.emit_changed()
+        return len(chosen)
+
+    def regions(self) -> list[Rect]:
+        return [b.box() for b in self.boxes]
+
+    def set_visible(self, visible: bool) -> None:
+        for box in self.boxes:
+            box.setVisible(visible)
+
+    def emit_changed(self) -> None:
+        self.regions_changed.emit(self.regions())

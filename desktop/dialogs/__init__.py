@@ -1,0 +1,1 @@
+"""Dialogs: export, shortcuts help, model manager, batch processing."""

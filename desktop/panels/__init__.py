@@ -1,0 +1,1 @@
+"""Side panels: restore, mask tools, versions, models, training."""

@@ -1,0 +1,219 @@
+"""The restore panel: pick a task and an engine, set its parameters, run or cancel, see progress and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
+
+from desktop.panels.param_form import ParamForm
+
+TASK_TITLES = {"lowlight": "Brighten a dark photo", "inpaint": "Fill / remove objects",
+               "face": "Restore faces", "general": "General clean-up"}
+
+
+class Banner(QFrame):
+    """An inline message (error or note) with a close button; errors never crash, they land here."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 4, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        self.setProperty("kind", kind)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()
+
+
+class RestorePanel(QWidget):
+    run_requested = Signal(object, dict)  # engine class, parameter values
+    cancel_requested = Signal()
+    draw_box_requested = Signal()
+    clear_boxes_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engines: list[type] = []
+        self.regions: list[tuple[int, int, int, int]] = []
+        self.task_combo = QComboBox()
+        self.engine_combo = QComboBox()
+        self.engine_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.description = QLabel("Looking for engines…")
+        self.description.setObjectName("hint")
+        self.description.setWordWrap(True)
+        self.form = ParamForm()
+        self.reset_button = QPushButton("Defaults")
+        self.reset_button.setToolTip("Put every setting back to the engine's default.")
+        self.reset_button.clicked.connect(self.form.reset)
+
+        self.regions_box = QGroupBox("Face boxes")
+        self.regions_label = QLabel("None yet. An engine that finds faces shows them here; draw one it missed.")
+        self.regions_label.setObjectName("hint")
+        self.regions_label.setWordWrap(True)
+        draw = QPushButton("Draw box")
+        draw.setToolTip("Drag on the photo to add a face box (F).")
+        draw.clicked.connect(self.draw_box_requested)
+        clear = QPushButton("Clear boxes")
+        clear.clicked.connect(self.clear_boxes_requested)
+        boxes_buttons = QHBoxLayout()
+        boxes_buttons.addWidget(draw)
+        boxes_buttons.addWidget(clear)
+        boxes_layout = QVBoxLayout(self.regions_box)
+        boxes_layout.addWidget(self.regions_label)
+        boxes_layout.addLayout(boxes_buttons)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setObjectName("primary")
+        self.run_button.setToolTip("Run the engine on the current version (Ctrl+Return).")
+        self.run_button.clicked.connect(self._emit_run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
+        self.banner = Banner()
+
+        chooser = QFormLayout()
+        chooser.addRow("Task", self.task_combo)
+        chooser.addRow("Engine", self.engine_combo)
+        settings = QWidget()
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.setContentsMargins(0, 0, 0, 0)
+        settings_header = QHBoxLayout()
+        title = QLabel("Settings")
+        title.setObjectName("section")
+        settings_header.addWidget(title)
+        settings_header.addStretch(1)
+        settings_header.addWidget(self.reset_button)
+        settings_layout.addLayout(settings_header)
+        settings_layout.addWidget(self.form)
+        settings_layout.addWidget(self.regions_box)
+        settings_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(settings)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(chooser)
+        layout.addWidget(self.description)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.progress)
+        layout.addLayout(buttons)
+
+        self.task_combo.currentIndexChanged.connect(self._task_chosen)
+        self.engine_combo.currentIndexChanged.connect(self._engine_chosen)
+        self.set_engines([])
+
+    # --- engines ----------------------------------------------------------------------------------
+    def set_engines(self, engines: list[type], preferred_task: str | None = None) -> None:
+        self.engines = list(engines)
+        tasks = [t for t in TASK_TITLES if any(e.task == t for e in self.engines)]
+        tasks += sorted({e.task for e in self.engines} - set(tasks))
+        keep = preferred_task or self.task_combo.currentData()
+        self.task_combo.blockSignals(True)
+        self.task_combo.clear()
+        for t in tasks:
+            self.task_combo.addItem(TASK_TITLES.get(t, t.capitalize()), t)
+        self.task_combo.blockSignals(False)
+        if keep in tasks:
+            self.task_combo.setCurrentIndex(tasks.index(keep))
+        self._task_chosen()
+        self.run_button.setEnabled(bool(self.engines))
+        if not self.engines:
+            self.description.setText("Looking for engines…")
+
+    def select_engine(self, engine_id: str) -> bool:
+        for e in self.engines:
+            if e.id == engine_id:
+                self.task_combo.setCurrentIndex(self.task_combo.findData(e.task))
+                self.engine_combo.setCurrentIndex(self.engine_combo.findData(engine_id))
+                return True
+        return False
+
+    def _task_chosen(self) -> None:
+        task = self.task_combo.currentData()
+        self.engine_combo.blockSignals(True)
+        self.engine_combo.clear()
+        for e in self.engines:
+            if e.task == task:
+                self.engine_combo.addItem(e.title, e.id)
+                self.engine_combo.setItemData(self.engine_combo.count() - 1, e.description, Qt.ItemDataRole.ToolTipRole)
+        self.engine_combo.blockSignals(False)
+        self._engine_chosen()
+        self.regions_box.setVisible(task == "face")
+
+    def current_engine(self) -> type | None:
+        engine_id = self.engine_combo.currentData()
+        return next((e for e in self.engines if e.id == engine_id), None)
+
+    def _engine_chosen(self) -> None:
+        engine = self.current_engine()
+        self.form.set_params(engine.params if engine else ())
+        if engine is not None:
+            note = " Paint a mask over the area to fill first." if engine.requirements.needs_mask else ""
+            self.description.setText(f"{engine.description}{note}")
+
+    def _emit_run(self) -> None:
+        engine = self.current_engine()
+        if engine is not None:
+            self.banner.hide()
+            self.run_requested.emit(engine, self.form.values())
+
+    # --- state from the window -----------------------------------------------------------------
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        self.run_button.setEnabled(not busy and bool(self.engines))
+        self.cancel_button.setEnabled(busy)
+        if busy:
+            self.progress.setRange(0, 0)  # busy indicator until the first progress report
+            self.progress.setFormat(message or "Starting…")
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(0)
+            self.progress.setFormat(message or "Idle")
+
+    def set_progress(self, done: int, total: int, message: str = "") -> None:
+        if total > 0:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(int(100 * done / total))
+            self.progress.setFormat(f"{message or 'Working'} %p%")
+
+    def show_error(self, message: str) -> None:
+        self.banner.show_message(message, "error")
+
+    def show_note(self, message: str) -> None:
+        self.banner.show_message(message, "note")
+
+    def set_regions(self, regions: list[tuple[int, int, int, int]]) -> None:
+        self.regions = list(regions)
+        if regions:
+            self.regions_label.setText(f"{len(regions)} box{'es' if len(regions) != 1 else ''}: drag to move, "
+                                       "drag a corner to resize, Delete removes the selected one.")
+        else:
+            self.regions_label.setText("None yet. An engine that finds faces shows them here; draw one it missed.")
