@@ -6,4 +6,6 @@ from core.archs.spec import ArchSpec
 
 
 def own_architectures() -> list[ArchSpec]:
-    return []
+    from core.archs import zero_dce, zero_dce_pp
+
+    return [zero_dce.ARCH_SPEC, zero_dce_pp.ARCH_SPEC]

@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "restore": "core.cli.restore",
     "bench": "core.cli.bench",
     "models": "core.cli.models",
+    "eval": "core.cli.eval",
 }
 
 

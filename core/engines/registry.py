@@ -57,8 +57,9 @@ def register_all(registry: EngineRegistry, engines: Iterable[type[Engine]]) -> E
 def builtin_engines() -> list[type[Engine]]:
     """Every engine Restora ships. Add new engine classes here."""
     from core.engines.inpaint.classical import OpenCVInpaint
+    from core.engines.lowlight import lowlight_engines
 
-    return [OpenCVInpaint]
+    return [*lowlight_engines(), OpenCVInpaint]
 
 
 def default_registry(*, include_store: bool = True) -> EngineRegistry:

@@ -1,0 +1,14 @@
+"""Low-light and brightness enhancement engines: classical (gamma, CLAHE, MSRCR) and learned (Zero-DCE,
+Zero-DCE++, gain-map U-Net, gamma predictor)."""
+
+from __future__ import annotations
+
+from core.engines.base import Engine
+
+
+def lowlight_engines() -> list[type[Engine]]:
+    """Every low-light engine class, in the order the GUI lists them (fast and classical first)."""
+    from core.engines.lowlight.classical import AutoGamma, ClaheLightness, Msrcr
+    from core.engines.lowlight.learned import GainUNetEngine, GammaNetEngine, ZeroDCEEngine, ZeroDCEPPEngine
+
+    return [AutoGamma, ClaheLightness, Msrcr, ZeroDCEPPEngine, ZeroDCEEngine, GainUNetEngine, GammaNetEngine]

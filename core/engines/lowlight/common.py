@@ -1,0 +1,129 @@
+"""What every low-light engine shares: the gray-world pre-correction, luminance, keeping gray photos
+gray, the exposure guard, and the base class that wires them around each engine's own `enhance`."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+
+from core.engines.base import Engine, EngineResult, Param
+from core.jobs import CancelToken, Progress
+from core.photo import Photo
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 weights on the stored values
+
+WHITE_BALANCE = Param("white_balance", "bool", False,
+                      "Neutralise a colour cast first (gray world: every channel gets the same mean).")
+STRENGTH = Param("strength", "float", 1.0, "How much of the enhancement to apply (0 = none, 1 = all).",
+                 min=0.0, max=1.0, step=0.05)
+MAX_BRIGHTNESS = Param("max_brightness", "float", 0.7,
+                       "Upper bound on the result's mean brightness; photos already brighter are left as they "
+                       "are (1 turns the guard off).", min=0.2, max=1.0, step=0.05)
+
+MAX_WHITE_BALANCE_GAIN = 2.0
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """H x W float32 luma of an H x W x 3 image."""
+    return np.tensordot(rgb, LUMA, axes=([2], [0])).astype(np.float32, copy=False)
+
+
+def mean_luminance(rgb: np.ndarray, max_samples: int = 1 << 20) -> float:
+    """The mean luma, from an evenly strided subset on large images (the mean barely moves)."""
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / max_samples)))
+    return float(luminance(rgb[::step, ::step]).mean(dtype=np.float64))
+
+
+def is_gray(rgb: np.ndarray) -> bool:
+    """All three channels identical (a gray photo stored as RGB)."""
+    def same(a: np.ndarray) -> bool:
+        return bool(np.array_equal(a[:, :, 0], a[:, :, 1]) and np.array_equal(a[:, :, 1], a[:, :, 2]))
+    # A strided look first: a colour photo is almost always told apart without reading every pixel.
+    return same(rgb[::7, ::7]) and same(rgb)
+
+
+def gray_world(rgb: np.ndarray) -> np.ndarray:
+    """Scale the channels so their means are equal, keeping the mean luma; clipped pixels are ignored when
+    measuring (they carry no colour information), and gains are bounded so a real single-colour scene is
+    not turned inside out."""
+    sample = rgb[:: max(1, rgb.shape[0] // 512), :: max(1, rgb.shape[1] // 512)].reshape(-1, 3)
+    usable = sample[(sample.max(axis=1) < 0.98) & (sample.min(axis=1) > 0.002)]
+    if len(usable) < 16:
+        return rgb.copy()
+    means = usable.mean(axis=0, dtype=np.float64)
+    gray = float(means @ LUMA.astype(np.float64))
+    gains = np.clip(gray / np.maximum(means, 1e-6), 1.0 / MAX_WHITE_BALANCE_GAIN, MAX_WHITE_BALANCE_GAIN)
+    gains /= float(gains @ LUMA.astype(np.float64))  # the mean luma stays where it was
+    out = rgb * gains.astype(np.float32)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def limit_exposure(before: np.ndarray, after: np.ndarray, max_mean: float) -> tuple[np.ndarray, bool]:
+    """Blend `after` back towards `before` so its mean luma does not exceed max(max_mean, mean of `before`).
+
+    A photo that is already bright therefore comes back unchanged instead of blown out, whatever the
+    network predicted. Returns the image and whether the guard acted.
+    """
+    if max_mean >= 1.0:
+        return after, False
+    mean_in, mean_out = mean_luminance(before), mean_luminance(after)
+    ceiling = max(max_mean, mean_in)
+    if mean_out <= ceiling + 1e-4:
+        return after, False
+    t = (ceiling - mean_in) / (mean_out - mean_in)
+    return blend(before, after, t), True
+
+
+def blend(before: np.ndarray, after: np.ndarray, amount: float) -> np.ndarray:
+    """before + amount * (after - before), computed in place on a new array."""
+    if amount >= 1.0:
+        return after
+    if amount <= 0.0:
+        return before.copy()
+    out = after - before
+    out *= np.float32(amount)
+    out += before
+    return out
+
+
+def finish(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The last step of every engine: finite, float32, in [0, 1], and gray when the input was gray."""
+    out = np.asarray(after, dtype=np.float32)
+    if not np.isfinite(out).all():
+        out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0)
+    np.clip(out, 0.0, 1.0, out=out)
+    if is_gray(before) and not is_gray(out):
+        out = np.repeat(luminance(out)[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(out)
+
+
+class LowLightEngine(Engine):
+    """Base of the low-light engines: optional gray-world first, `enhance`, then `finish`. Alpha and the
+    metadata pass through untouched (Photo.with_rgb), and the pixels stay float32 all the way."""
+
+    task = "lowlight"
+
+    def process(self, photo: Photo, mask: np.ndarray | None, params: dict[str, Any], progress: Progress,
+                cancel: CancelToken) -> EngineResult:
+        rgb = photo.rgb
+        notes: list[str] = []
+        if params.get("white_balance"):
+            rgb = gray_world(rgb)
+        out = self.enhance(rgb, params, progress, cancel, notes)
+        cancel.raise_if_cancelled()
+        if "strength" in params:
+            out = blend(rgb, out, float(params["strength"]))
+        if "max_brightness" in params:
+            out, limited = limit_exposure(rgb, out, float(params["max_brightness"]))
+            if limited:
+                notes.append("The result was toned down to keep its mean brightness at or below "
+                             f"{max(float(params['max_brightness']), mean_luminance(rgb)):.2f}.")
+        return EngineResult(photo=photo.with_rgb(finish(photo.rgb, out)), notes=notes)
+
+    @abstractmethod
+    def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
+                notes: list[str]) -> np.ndarray:
+        """Brighten `rgb` (float32 H x W x 3 in [0, 1], never modified); may append notes for the user."""

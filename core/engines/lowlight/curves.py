@@ -1,0 +1,156 @@
+"""Applying estimated curve and gain maps to full-size photos, fast and with bounded memory.
+
+The networks see a small copy. On the CPU their maps are brought to full width once (a few rows high,
+cheap) and to full height a band of rows at a time, with exactly F.interpolate's bilinear weights, so no
+full-size map is ever allocated; each band is small enough to stay in the CPU cache for all eight curve
+steps. The band maths is NumPy: its small operations never wake torch's thread pool, which on a busy
+2-core machine made torch's version of the same loop dozens of times slower; instead, contiguous row
+ranges go to plain threads (as many as torch may use). On a GPU the maps are upsampled whole and applied
+with torch.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.jobs import CancelToken
+
+BAND_ELEMENTS = 32768  # per band: about 128 KB per float32 array, cache-resident
+CANCEL_EVERY = 256  # bands between cancel checks
+PARALLEL_MIN_ROWS = 256  # smaller photos are not worth a second thread
+
+
+def small_copy(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """The photo shrunk (area averaging) so its long side is at most `long_side`; itself when smaller."""
+    height, width = rgb.shape[:2]
+    factor = long_side / max(height, width)
+    if factor >= 1.0:
+        return rgb
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def band_rows(width: int, channels: int = 3) -> int:
+    return max(1, BAND_ELEMENTS // max(1, width * channels))
+
+
+def upsample(maps: torch.Tensor, size: tuple[int, int], align_corners: bool) -> torch.Tensor:
+    """1 x C x h x w -> 1 x C x H x W, bilinear."""
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps
+    return F.interpolate(maps, size=size, mode="bilinear", align_corners=align_corners)
+
+
+class MapUpsampler:
+    """Bilinear upsampling of a 1 x C x h x w map to H x W, served band by band as float32 NumPy arrays
+    H' x W x C. align_corners=True is Zero-DCE++'s upsampler (nn.UpsamplingBilinear2d); False is
+    F.interpolate's default (used for the gain map)."""
+
+    def __init__(self, maps: torch.Tensor, size: tuple[int, int], align_corners: bool) -> None:
+        height, width = size
+        h = maps.shape[-2]
+        wide = upsample(maps.detach().float().cpu(), (h, width), align_corners)
+        self.rows = np.ascontiguousarray(wide[0].permute(1, 2, 0).numpy())  # h x W x C
+        y = np.arange(height, dtype=np.float64)
+        if align_corners:
+            pos = y * ((h - 1) / (height - 1)) if height > 1 else np.zeros_like(y)
+        else:
+            pos = np.maximum((y + 0.5) * (h / height) - 0.5, 0.0)
+        self.lo = np.clip(np.floor(pos).astype(np.int64), 0, h - 1)
+        self.hi = np.minimum(self.lo + 1, h - 1)
+        self.frac = (pos - self.lo).astype(np.float32)
+        self.same_height = h == height
+
+    def band(self, y0: int, y1: int) -> np.ndarray:
+        if self.same_height:
+            return self.rows[y0:y1]
+        top = self.rows[self.lo[y0:y1]]
+        out = self.rows[self.hi[y0:y1]]
+        out -= top
+        out *= self.frac[y0:y1, None, None]
+        out += top
+        return out
+
+
+def _bands(y_start: int, y_end: int, width: int, channels: int, cancel: CancelToken | None):
+    rows = band_rows(width, channels)
+    for i, y0 in enumerate(range(y_start, y_end, rows)):
+        if cancel is not None and i % CANCEL_EVERY == 0:
+            cancel.raise_if_cancelled()
+        yield y0, min(y_end, y0 + rows)
+
+
+def _split_rows(height: int, work: Callable[[int, int], None]) -> None:
+    """Run work(y0, y1) over contiguous row ranges, on as many threads as torch may use (NumPy releases
+    the GIL inside each operation, so the bands of different ranges really run side by side)."""
+    workers = max(1, min(torch.get_num_threads(), os.cpu_count() or 1, height // PARALLEL_MIN_ROWS))
+    if workers == 1:
+        work(0, height)
+        return
+    edges = [round(k * height / workers) for k in range(workers + 1)]
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(work, a, b) for a, b in zip(edges[:-1], edges[1:])]:
+            future.result()
+
+
+def apply_curve_steps(image: np.ndarray, curve: MapUpsampler, iterations: int,
+                      cancel: CancelToken | None = None) -> None:
+    """In place on `image` (float32 H x W x 3, C-contiguous): `iterations` steps of x <- x + r (x^2 - x)
+    with one curve map r, computed as x * ((1 - r) + r x)."""
+    def work(y_start: int, y_end: int) -> None:
+        for y0, y1 in _bands(y_start, y_end, image.shape[1], image.shape[2], cancel):
+            x = image[y0:y1]
+            r = curve.band(y0, y1)
+            one_minus_r = np.float32(1.0) - r
+            factor = np.empty_like(x)
+            for _ in range(iterations):
+                np.multiply(r, x, out=factor)
+                factor += one_minus_r
+                x *= factor
+
+    _split_rows(image.shape[0], work)
+
+
+def apply_curve_sequence(image: np.ndarray, curves: MapUpsampler, cancel: CancelToken | None = None) -> None:
+    """In place: one step per 3-channel group of `curves` (Zero-DCE's 8 maps of 3 channels), in order."""
+    def work(y_start: int, y_end: int) -> None:
+        for y0, y1 in _bands(y_start, y_end, image.shape[1], image.shape[2], cancel):
+            x = image[y0:y1]
+            maps = curves.band(y0, y1)
+            factor = np.empty_like(x)
+            for k in range(0, maps.shape[2], 3):
+                r = maps[:, :, k:k + 3]
+                np.multiply(r, x, out=factor)
+                factor += np.float32(1.0)
+                factor -= r
+                x *= factor
+
+    _split_rows(image.shape[0], work)
+
+
+def apply_gain(image: np.ndarray, gain: MapUpsampler, cancel: CancelToken | None = None) -> None:
+    """In place: image <- clamp(image * gain, 0, 1), the gain (1 or 3 channels) upsampled band by band."""
+    def work(y_start: int, y_end: int) -> None:
+        for y0, y1 in _bands(y_start, y_end, image.shape[1], image.shape[2], cancel):
+            x = image[y0:y1]
+            x *= gain.band(y0, y1)
+            np.clip(x, 0.0, 1.0, out=x)
+
+    _split_rows(image.shape[0], work)
+
+
+def curve_steps_tensor(image: torch.Tensor, curve: torch.Tensor, iterations: int) -> torch.Tensor:
+    """The GPU path: 1 x 3 x H x W image and full-size curve, whole-image torch operations."""
+    factor = torch.empty_like(image)
+    one_minus_r = 1.0 - curve
+    for _ in range(iterations):
+        torch.addcmul(one_minus_r, curve, image, out=factor)
+        image.mul_(factor)
+    return image

@@ -1,0 +1,1 @@
+"""Measuring restoration engines on folders of photos (paired, unpaired or synthetic)."""

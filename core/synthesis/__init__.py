@@ -1,0 +1,1 @@
+"""Synthetic degradations that turn good photos into training and evaluation inputs."""
