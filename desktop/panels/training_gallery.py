@@ -1,0 +1,215 @@
+"""Validation previews of a run: input, output and target side by side, one row per sample, with a step slider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPixmap, QResizeEvent
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider,
+                               QVBoxLayout, QWidget)
+
+from core.train_runs import PreviewSample, PreviewStep
+
+COLUMNS = (("input", "Input"), ("output", "Output"), ("target", "Target"))
+
+
+class ScaledImage(QLabel):
+    """A QLabel that shows its pixmap scaled to fit (keeping the aspect ratio) whatever its size."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._original = QPixmap()
+        self.path: Path | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(64, 64)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("background-color: #111214; border: 1px solid #2b2d31; color: #6b6e75;")
+
+    def set_image(self, path: Path | None, missing_text: str = "—") -> None:
+        self.path = path
+        self._original = QPixmap(str(path)) if path is not None else QPixmap()
+        if self._original.isNull():
+            self.clear()
+            self.setText("cannot read image" if path is not None else missing_text)
+        else:
+            self.setText("")
+            self._rescale()
+
+    def has_image(self) -> bool:
+        return not self._original.isNull()
+
+    def original_size(self) -> QSize:
+        return self._original.size()
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt name)
+        if self._original.isNull() or self._original.width() == 0:
+            return width
+        return int(width * self._original.height() / self._original.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._original.isNull():
+            return
+        size = self.contentsRect().size()
+        if size.width() < 2 or size.height() < 2:
+            return
+        # Enlarging small previews uses nearest pixels so the network's output is shown honestly.
+        mode = (Qt.TransformationMode.SmoothTransformation if size.width() < self._original.width()
+                else Qt.TransformationMode.FastTransformation)
+        self.setPixmap(self._original.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, mode))
+
+
+class PreviewGallery(QWidget):
+    """Pick a validation step with the slider; see each sample's input, output and target."""
+
+    step_shown = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._steps: list[PreviewStep] = []
+        self._captions: dict[int, str] = {}
+        self._rows: list[list[ScaledImage]] = []
+        self._current: int | None = None
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Step"))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("preview-step")
+        self.slider.setEnabled(False)
+        self.slider.valueChanged.connect(self._slider_moved)
+        top.addWidget(self.slider, 1)
+        self.step_label = QLabel("no previews yet")
+        self.step_label.setMinimumWidth(260)
+        top.addWidget(self.step_label)
+        self.follow_check = QCheckBox("Follow latest")
+        self.follow_check.setChecked(True)
+        self.follow_check.setToolTip("Jump to each new validation step as it arrives")
+        top.addWidget(self.follow_check)
+
+        header = QGridLayout()
+        for col, (_key, title) in enumerate(COLUMNS):
+            label = QLabel(title)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("color: #a0a3aa; font-weight: bold;")
+            header.addWidget(label, 0, col)
+        self._grid_host = QWidget()
+        self.grid = QGridLayout(self._grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self._grid_host)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(top)
+        layout.addLayout(header)
+        layout.addWidget(self.scroll, 1)
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def set_steps(self, steps: list[PreviewStep], captions: dict[int, str] | None = None) -> None:
+        """The run's preview steps (sorted); captions add e.g. the PSNR at a step to its label."""
+        previous = self._current
+        if list(steps) == self._steps and previous is not None:  # nothing new: refresh the caption only
+            self._captions = dict(captions or {})
+            self._update_label()
+            return
+        at_end = previous is None or (self._steps and previous == self._steps[-1].step)
+        self._steps = list(steps)
+        self._captions = dict(captions or {})
+        self.slider.blockSignals(True)
+        self.slider.setEnabled(bool(steps))
+        self.slider.setRange(0, max(0, len(steps) - 1))
+        self.slider.blockSignals(False)
+        if not steps:
+            self._current = None
+            self._show_samples([])
+            self.step_label.setText("no previews yet")
+            return
+        known = [s.step for s in steps]
+        if self.follow_check.isChecked() and at_end:
+            self.show_step(known[-1])
+        elif previous in known:
+            self.show_step(previous)
+        else:
+            self.show_step(known[-1])
+
+    def steps(self) -> list[int]:
+        return [s.step for s in self._steps]
+
+    def current_step(self) -> int | None:
+        return self._current
+
+    def show_step(self, step: int) -> None:
+        index = next((i for i, s in enumerate(self._steps) if s.step == step), None)
+        if index is None:
+            return
+        self._current = step
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self._update_label()
+        self._show_samples(self._steps[index].samples())
+        self.step_shown.emit(step)
+
+    def _update_label(self) -> None:
+        step = self._current
+        index = next((i for i, s in enumerate(self._steps) if s.step == step), None)
+        if step is None or index is None:
+            return
+        caption = self._captions.get(step, "")
+        text = f"step {step:,}  ({index + 1}/{len(self._steps)})"
+        self.step_label.setText(text + (f"  ·  {caption}" if caption else ""))
+
+    def _slider_moved(self, index: int) -> None:
+        if 0 <= index < len(self._steps):
+            if index != len(self._steps) - 1:
+                self.follow_check.setChecked(False)
+            self.show_step(self._steps[index].step)
+
+    def image_labels(self) -> list[list[ScaledImage]]:
+        """One [input, output, target] row of labels per sample shown."""
+        return [list(row) for row in self._rows]
+
+    def _show_samples(self, samples: list[PreviewSample]) -> None:
+        while len(self._rows) > len(samples):
+            for label in self._rows.pop():
+                self.grid.removeWidget(label)
+                label.deleteLater()
+        while len(self._rows) < len(samples):
+            row = len(self._rows)
+            labels = [ScaledImage() for _ in COLUMNS]
+            for col, label in enumerate(labels):
+                self.grid.addWidget(label, row, col)
+            self._rows.append(labels)
+        for sample, labels in zip(samples, self._rows):
+            for (key, _title), label in zip(COLUMNS, labels):
+                label.set_image(getattr(sample, key), "no target" if key == "target" else "missing")
+        for row in range(self.grid.rowCount()):
+            self.grid.setRowStretch(row, 0)
+        self.grid.setRowStretch(len(samples), 1)  # rows keep their fitted height; spare room goes below
+        # Rows keep the images' aspect: a row is as tall as its widest column allows.
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        # From our own width: the scroll area's viewport is resized only after this widget is.
+        spare = 12 + 2 * self.grid.spacing() + 16  # margins, gaps between columns, a possible scroll bar
+        width = max(64, (self.width() - spare) // len(COLUMNS))
+        for labels in self._rows:
+            height = max((lbl.heightForWidth(width) for lbl in labels if lbl.has_image()), default=width // 2)
+            for lbl in labels:
+                lbl.setFixedHeight(max(64, min(height, 2048)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._fit_rows()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        self._fit_rows()

@@ -1,0 +1,585 @@
+"""Live training curves: losses, learning rate and validation metrics of one or several runs.
+
+Display only: the numbers come from core.train_runs (RunReader series, EMA smoothing). Each curve is
+redrawn only when its series' revision moved, and pyqtgraph draws a peak-downsampled, view-clipped
+version of it, so a million points stay cheap.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
+                               QWidget)
+
+from core.train_runs import GrowingArray, RunReader, Series, ema_smooth
+from desktop.panels import training_style as style
+
+SMOOTHING_STEPS = 1000  # slider positions; weight = position / SMOOTHING_STEPS
+MAX_SMOOTHING = 0.995
+DOWNSAMPLE_FACTOR = 1.5
+REFRESH_BUSY_SHARE = 0.25  # live redraws may use at most this share of the GUI thread's time
+MAX_REFRESH_GAP_S = 3.0
+X_STEP, X_HOURS = "step", "hours"
+
+
+@dataclass
+class _Run:
+    reader: RunReader
+    label: str
+    color: QColor
+    visible: bool = True
+
+
+@dataclass
+class _Curve:
+    """One series of one run on one plot: the raw line and, for losses, a smoothed line above it."""
+
+    run_id: str
+    key: str
+    group: str  # "loss", "lr", "psnr", "val" (right axis of the validation plot), "val_loss" (on the loss plot)
+    raw: pg.PlotDataItem
+    smooth: pg.PlotDataItem | None
+    revision: int = -1
+    x_mode: str = ""
+    truncations: int = -1
+    ema: GrowingArray = field(default_factory=GrowingArray)
+    ema_state: tuple[float, int] | None = None
+    ema_weight: float = -1.0
+    shown_points: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.key.split("/", 1)[-1]
+
+    @property
+    def title(self) -> str:
+        return LR_NAMES.get(self.name, self.name) if self.group == "lr" else self.name
+
+    def items(self) -> list[pg.PlotDataItem]:
+        return [self.raw] + ([self.smooth] if self.smooth is not None else [])
+
+
+QUALITY_METRICS = {"psnr", "ssim", "ms_ssim", "lpips", "niqe", "fid"}
+LR_NAMES = {"g": "generator", "d": "discriminator"}
+
+
+def _group_of(key: str, loss_names: set[str]) -> str | None:
+    if key.startswith("loss/"):
+        return "loss"
+    if key.startswith("lr/"):
+        return "lr"
+    if key.startswith("val/"):
+        name = key[4:]
+        if name == "psnr":
+            return "psnr"
+        if name not in QUALITY_METRICS and (name in loss_names or "loss" in name):
+            return "val_loss"  # a validation loss is drawn over the training loss of the same name
+        return "val"
+    return None  # performance figures are shown as numbers, not curves
+
+
+def _style_plot(plot: pg.PlotItem, title: str, left: str) -> None:
+    plot.setTitle(title, color=style.TITLE_COLOR, size="10pt")
+    plot.setLabel("left", left, color=style.TEXT_COLOR)
+    plot.showGrid(x=True, y=True, alpha=0.12)
+    for name in ("left", "bottom", "right"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(style.AXIS_COLOR))
+        axis.setTextPen(pg.mkPen(style.TEXT_COLOR))
+    for name in ("left", "right"):
+        plot.getAxis(name).enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than plain 0.05
+    plot.getAxis("left").setWidth(62)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+    plot.hideButtons()
+
+
+class CurvesView(QWidget):
+    """Three x-linked plots (loss, learning rate, validation) with smoothing, log scale and a hover read-out."""
+
+    hovered = Signal(str)  # plain text of the read-out under the mouse (empty when it leaves)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runs: dict[str, _Run] = {}
+        self._curves: dict[tuple[str, str], _Curve] = {}
+        self._weight = 0.6
+        self._x_mode = X_STEP
+        self._loss_filter = ""  # "" = all losses
+        self._dirty: set[str] = set()
+        self._last_refresh_cost = 0.0
+        self._last_refresh_end = 0.0
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._refresh_dirty)
+        self._build_toolbar()
+        self._build_plots()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(self._toolbar)
+        layout.addWidget(self.graphics, 1)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        bar = self._toolbar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(QLabel("Smoothing"))
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setObjectName("smoothing")
+        self.smoothing_slider.setRange(0, int(MAX_SMOOTHING * SMOOTHING_STEPS))
+        self.smoothing_slider.setValue(int(self._weight * SMOOTHING_STEPS))
+        self.smoothing_slider.setFixedWidth(160)
+        self.smoothing_slider.setToolTip("Exponential moving average of the loss curves (0 = raw values)")
+        self.smoothing_slider.valueChanged.connect(self._smoothing_moved)
+        self.smoothing_slider.sliderReleased.connect(self._apply_smoothing)
+        self._smoothing_timer = QTimer(self)
+        self._smoothing_timer.setSingleShot(True)
+        self._smoothing_timer.setInterval(150)
+        self._smoothing_timer.timeout.connect(self._apply_smoothing)
+        bar.addWidget(self.smoothing_slider)
+        self.smoothing_label = QLabel(f"{self._weight:.3f}")
+        self.smoothing_label.setMinimumWidth(40)
+        bar.addWidget(self.smoothing_label)
+        bar.addSpacing(12)
+        self.log_check = QCheckBox("Log scale")
+        self.log_check.setToolTip("Logarithmic y axis for losses and learning rate")
+        self.log_check.toggled.connect(self.set_log_scale)
+        bar.addWidget(self.log_check)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("X axis"))
+        self.x_combo = QComboBox()
+        self.x_combo.addItem("Step", X_STEP)
+        self.x_combo.addItem("Hours", X_HOURS)
+        self.x_combo.currentIndexChanged.connect(lambda _i: self.set_x_mode(self.x_combo.currentData()))
+        bar.addWidget(self.x_combo)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Losses"))
+        self.loss_combo = QComboBox()
+        self.loss_combo.addItem("All", "")
+        self.loss_combo.setMinimumWidth(110)
+        self.loss_combo.currentIndexChanged.connect(lambda _i: self.set_loss_filter(self.loss_combo.currentData()))
+        bar.addWidget(self.loss_combo)
+        bar.addStretch(1)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Zoom every plot to show all data (and follow new data again)")
+        self.fit_button.clicked.connect(self.fit)
+        bar.addWidget(self.fit_button)
+
+    def _build_plots(self) -> None:
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(style.PLOT_BACKGROUND)
+        self.graphics.ci.setContentsMargins(6, 6, 12, 6)
+        self.graphics.ci.setSpacing(4)
+        self.loss_plot = self.graphics.addPlot(row=0, col=0)
+        self.lr_plot = self.graphics.addPlot(row=1, col=0)
+        self.val_plot = self.graphics.addPlot(row=2, col=0)
+        _style_plot(self.loss_plot, "Training losses", "loss")
+        _style_plot(self.lr_plot, "Learning rate", "lr")
+        _style_plot(self.val_plot, "Validation", "PSNR (dB)")
+        layout = self.graphics.ci.layout
+        for row, stretch in enumerate((5, 2, 3)):
+            layout.setRowStretchFactor(row, stretch)
+        self.lr_plot.setXLink(self.loss_plot)
+        self.val_plot.setXLink(self.loss_plot)
+        self.val_plot.setLabel("bottom", "step", color=style.TEXT_COLOR)
+        # SSIM and other 0..1 metrics get their own axis on the right of the validation plot.
+        self.val_right = pg.ViewBox()
+        self.val_plot.showAxis("right")
+        self.val_plot.scene().addItem(self.val_right)
+        self.val_plot.getAxis("right").linkToView(self.val_right)
+        self.val_plot.getAxis("right").setLabel("SSIM", color=style.TEXT_COLOR)
+        self.val_plot.getAxis("right").setWidth(60)
+        self.val_right.setXLink(self.val_plot)
+        self.val_plot.vb.sigResized.connect(self._sync_right_view)
+        for plot in (self.loss_plot, self.lr_plot):
+            plot.showAxis("right")
+            plot.getAxis("right").setStyle(showValues=False)
+            plot.getAxis("right").setWidth(60)  # same as the validation plot's, so the x axes line up
+        legend_brush = pg.mkBrush(20, 21, 24, 170)
+        self.legends = {}
+        # Losses and learning rates fall (legend top right); validation scores rise (legend bottom right).
+        for name, plot, offset in (("loss", self.loss_plot, (-8, 8)), ("lr", self.lr_plot, (-8, 8)),
+                                   ("val", self.val_plot, (-8, -8))):
+            legend = plot.addLegend(offset=offset, brush=legend_brush, labelTextColor=style.TEXT_COLOR,
+                                    labelTextSize="8pt", verSpacing=-6)
+            self.legends[name] = legend
+        self.placeholder = pg.TextItem("Open a run folder or start a run to see its curves.",
+                                       color=style.TEXT_COLOR, anchor=(0.5, 0.5))
+        self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setPos(0.5, 0.5)  # the middle of the empty view's default 0..1 range
+        # Hover read-out: a vertical line on every plot and a label in the plot under the mouse.
+        pen = pg.mkPen(style.CROSSHAIR_COLOR, width=1, style=Qt.PenStyle.DashLine)
+        self._vlines = {}
+        self._readouts = {}
+        for plot in (self.loss_plot, self.lr_plot, self.val_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self._vlines[plot] = line
+            label = pg.TextItem("", anchor=(0, 0), fill=pg.mkBrush(30, 31, 34, 230),
+                                border=pg.mkPen(style.AXIS_COLOR))
+            label.setZValue(1000)
+            label.setVisible(False)
+            plot.addItem(label, ignoreBounds=True)
+            self._readouts[plot] = label
+        self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60,
+                                           slot=self._mouse_moved)
+
+    def _sync_right_view(self) -> None:
+        self.val_right.setGeometry(self.val_plot.vb.sceneBoundingRect())
+        self.val_right.linkedViewChanged(self.val_plot.vb, self.val_right.XAxis)
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def add_run(self, run_id: str, reader: RunReader, color: QColor, label: str | None = None) -> None:
+        self._runs[run_id] = _Run(reader, label or reader.name, QColor(color))
+        self.refresh(run_id)
+        self._restyle()
+
+    def remove_run(self, run_id: str) -> None:
+        self._runs.pop(run_id, None)
+        for key in [k for k in self._curves if k[0] == run_id]:
+            curve = self._curves.pop(key)
+            for item in curve.items():
+                item.getViewBox() and item.getViewBox().removeItem(item)
+        self._restyle()
+
+    def set_run_visible(self, run_id: str, visible: bool) -> None:
+        run = self._runs.get(run_id)
+        if run is None or run.visible == visible:
+            return
+        run.visible = visible
+        if visible:
+            self.refresh(run_id)
+        self._restyle()
+
+    def run_ids(self) -> list[str]:
+        return list(self._runs)
+
+    def curve_points(self, run_id: str, key: str) -> int:
+        """How many points the curve of `key` shows (for tests and status text)."""
+        curve = self._curves.get((run_id, key))
+        return curve.shown_points if curve is not None else 0
+
+    def curve(self, run_id: str, key: str) -> _Curve | None:
+        return self._curves.get((run_id, key))
+
+    # -- options --------------------------------------------------------------------------------
+
+    @property
+    def smoothing(self) -> float:
+        return self._weight
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing_slider.setValue(int(round(weight * SMOOTHING_STEPS)))
+
+    def _smoothing_moved(self, position: int) -> None:
+        weight = min(MAX_SMOOTHING, max(0.0, position / SMOOTHING_STEPS))
+        self.smoothing_label.setText(f"{weight:.3f}")
+        if self.smoothing_slider.isSliderDown():  # dragging: recompute once the hand rests (big runs)
+            self._smoothing_timer.start()
+        else:
+            self._apply_smoothing()
+
+    def _apply_smoothing(self) -> None:
+        weight = min(MAX_SMOOTHING, max(0.0, self.smoothing_slider.value() / SMOOTHING_STEPS))
+        if weight == self._weight:
+            return
+        self._weight = weight
+        for curve in self._curves.values():
+            if curve.smooth is not None:
+                curve.revision = -1
+        self.refresh()
+        self._restyle()
+
+    def set_log_scale(self, on: bool) -> None:
+        if self.log_check.isChecked() != on:
+            self.log_check.setChecked(on)
+            return
+        for plot in (self.loss_plot, self.lr_plot):
+            plot.setLogMode(x=False, y=on)
+
+    def set_x_mode(self, mode: str) -> None:
+        if mode not in (X_STEP, X_HOURS) or mode == self._x_mode:
+            return
+        self._x_mode = mode
+        self.x_combo.setCurrentIndex(0 if mode == X_STEP else 1)
+        self.val_plot.setLabel("bottom", "step" if mode == X_STEP else "training time (h)", color=style.TEXT_COLOR)
+        self.refresh()
+        self.fit()
+
+    def set_loss_filter(self, name: str) -> None:
+        self._loss_filter = name or ""
+        self._restyle()
+
+    def fit(self) -> None:
+        for plot in (self.loss_plot, self.lr_plot, self.val_plot):
+            plot.enableAutoRange()
+        self.val_right.enableAutoRange()
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def request_refresh(self, run_id: str) -> None:
+        """Redraw soon: at once when redraws are cheap, less often when the last one was slow (huge runs)."""
+        self._dirty.add(run_id)
+        if self._refresh_timer.isActive():
+            return
+        gap = min(MAX_REFRESH_GAP_S, self._last_refresh_cost / REFRESH_BUSY_SHARE)
+        wait = max(0.0, gap - (time.perf_counter() - self._last_refresh_end))
+        self._refresh_timer.start(int(wait * 1000))
+
+    def _refresh_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        started = time.perf_counter()
+        for run_id in dirty:
+            self.refresh(run_id)
+        self.graphics.viewport().repaint()  # paint now, so the cost measured includes drawing
+        self._last_refresh_end = time.perf_counter()
+        self._last_refresh_cost = self._last_refresh_end - started
+
+    def refresh(self, run_id: str | None = None) -> int:
+        """Redraw the curves whose series changed (of one run, or all); returns how many were redrawn."""
+        created = False
+        updated = 0
+        for rid in [run_id] if run_id is not None else list(self._runs):
+            run = self._runs.get(rid)
+            if run is None or not run.visible:
+                continue
+            metrics = run.reader.metrics
+            loss_names = set(metrics.names("loss"))
+            for key, series in list(metrics.series.items()):
+                curve = self._curves.get((rid, key))
+                if curve is None:
+                    group = _group_of(key, loss_names)
+                    if group is None:
+                        continue
+                    curve = self._create_curve(rid, key, group)
+                    created = True
+                if curve.revision != series.revision or curve.x_mode != self._x_mode:
+                    self._update_curve(curve, series)
+                    updated += 1
+        if created:
+            self._restyle()
+        return updated
+
+    def _create_curve(self, run_id: str, key: str, group: str) -> _Curve:
+        raw = pg.PlotDataItem()
+        smooth = pg.PlotDataItem() if group == "loss" else None
+        curve = _Curve(run_id, key, group, raw, smooth)
+        for item in curve.items():
+            item.setDownsampling(auto=True, method="peak")
+            # pyqtgraph keeps ~5 samples per pixel by default; peak mode already keeps each pixel's min and
+            # max, so ~1.5 per pixel looks the same and draws 3x fewer segments (no setter for this option).
+            item.opts["autoDownsampleFactor"] = DOWNSAMPLE_FACTOR
+            item.setClipToView(True)
+            item.setSkipFiniteCheck(True)  # the reader keeps only finite values
+            if group == "val":
+                self.val_right.addItem(item)
+            else:
+                self._plot_for(group).addItem(item)
+        self._curves[(run_id, key)] = curve
+        self.placeholder.setVisible(False)
+        return curve
+
+    def _plot_for(self, group: str) -> pg.PlotItem:
+        return {"loss": self.loss_plot, "val_loss": self.loss_plot, "lr": self.lr_plot,
+                "psnr": self.val_plot}.get(group, self.val_plot)
+
+    def _x(self, series: Series) -> np.ndarray:
+        return series.steps if self._x_mode == X_STEP else series.wall / 3600.0
+
+    def _update_curve(self, curve: _Curve, series: Series) -> None:
+        x = self._x(series)
+        curve.raw.setData(x, series.values)
+        if curve.smooth is not None and self._weight > 0:
+            smoothed = self._smoothed(curve, series)
+            curve.smooth.setData(x, smoothed)
+        elif curve.smooth is not None:
+            curve.smooth.setData([], [])
+        curve.revision = series.revision
+        curve.x_mode = self._x_mode
+        curve.shown_points = len(series)
+
+    def _smoothed(self, curve: _Curve, series: Series) -> np.ndarray:
+        n = len(series)
+        if curve.ema_weight != self._weight or curve.truncations != series.truncations or len(curve.ema) > n:
+            curve.ema = GrowingArray(max(n, 16))
+            curve.ema_state = None
+            curve.ema_weight = self._weight
+            curve.truncations = series.truncations
+        done = len(curve.ema)
+        if done < n:  # only the new points: the EMA state carries the history
+            values, curve.ema_state = ema_smooth(series.values[done:], self._weight, curve.ema_state)
+            curve.ema.extend(values)
+        return curve.ema.values
+
+    # -- styling --------------------------------------------------------------------------------
+
+    def _visible_runs(self) -> list[str]:
+        return [rid for rid, run in self._runs.items() if run.visible]
+
+    def _restyle(self) -> None:
+        """Colours, dashes, visibility and legends for the current set of runs and options."""
+        visible_runs = self._visible_runs()
+        single = len(visible_runs) == 1
+        smoothing = self._weight > 0
+        names_by_group: dict[str, list[str]] = {}
+        for curve in self._curves.values():
+            names_by_group.setdefault(curve.group, [])
+            if curve.name not in names_by_group[curve.group]:
+                names_by_group[curve.group].append(curve.name)
+        for names in names_by_group.values():
+            names.sort(key=lambda n: (n != "total", n))
+        self._update_loss_combo(names_by_group.get("loss", []))
+        for legend in self.legends.values():
+            legend.clear()
+        for (rid, key), curve in sorted(self._curves.items(), key=lambda kv: (kv[0][0], kv[1].group, kv[1].name)):
+            run = self._runs.get(rid)
+            shown = run is not None and run.visible
+            if curve.group in ("loss", "val_loss") and self._loss_filter:
+                overall = curve.group == "val_loss" and curve.name in ("loss", "val_loss")
+                shown = shown and (curve.name == self._loss_filter or (overall and self._loss_filter == "total"))
+            index = names_by_group[curve.group].index(curve.name)
+            if curve.group in ("psnr", "val"):
+                index = 0 if curve.group == "psnr" else 1 + names_by_group.get("val", []).index(curve.name)
+            if single:
+                color = style.series_color(index)
+                line_style = Qt.PenStyle.SolidLine if curve.group != "val_loss" else Qt.PenStyle.DashLine
+            else:
+                color = run.color if run is not None else QColor(style.TEXT_COLOR)
+                line_style = style.dash(index) if curve.group != "val_loss" else Qt.PenStyle.DashLine
+            label = curve.title if single else f"{run.label if run else rid} · {curve.title}"
+            if curve.group.startswith("val") or curve.group == "psnr":
+                label = ("val " + curve.name) if single else f"{run.label if run else rid} · val {curve.name}"
+            self._apply_pens(curve, color, line_style, smoothing)
+            for item in curve.items():
+                item.setVisible(shown)
+            if shown:
+                legend_item = curve.smooth if (curve.smooth is not None and smoothing) else curve.raw
+                legend = self.legends["val" if curve.group in ("psnr", "val") else
+                                      "loss" if curve.group in ("loss", "val_loss") else "lr"]
+                legend.addItem(legend_item, html.escape(label))
+        self.placeholder.setVisible(not any(c.raw.isVisible() for c in self._curves.values()))
+
+    def _apply_pens(self, curve: _Curve, color: QColor, line_style: Qt.PenStyle, smoothing: bool) -> None:
+        if curve.group in ("psnr", "val", "val_loss"):
+            symbol = "o" if curve.group != "val_loss" else "t"
+            curve.raw.setPen(pg.mkPen(color, width=1.6, style=line_style))
+            curve.raw.setSymbol(symbol)
+            curve.raw.setSymbolSize(6)
+            curve.raw.setSymbolBrush(pg.mkBrush(color))
+            curve.raw.setSymbolPen(pg.mkPen(color))
+            return
+        if curve.smooth is not None and smoothing:
+            curve.raw.setPen(pg.mkPen(style.faded(color, 55), width=1))
+            curve.smooth.setPen(pg.mkPen(color, width=1.8, style=line_style))
+            curve.smooth.setZValue(2)
+        else:
+            curve.raw.setPen(pg.mkPen(color, width=1.4, style=line_style))
+
+    def _update_loss_combo(self, names: list[str]) -> None:
+        current = [self.loss_combo.itemData(i) for i in range(1, self.loss_combo.count())]
+        if current == names:
+            return
+        chosen = self._loss_filter
+        self.loss_combo.blockSignals(True)
+        self.loss_combo.clear()
+        self.loss_combo.addItem("All", "")
+        for name in names:
+            self.loss_combo.addItem(name, name)
+        index = self.loss_combo.findData(chosen)
+        self.loss_combo.setCurrentIndex(max(index, 0))
+        self.loss_combo.blockSignals(False)
+
+    # -- hover read-out -------------------------------------------------------------------------
+
+    def _mouse_moved(self, event: tuple) -> None:
+        pos = event[0]
+        hovered = None
+        for plot in (self.loss_plot, self.lr_plot, self.val_plot):
+            if plot.vb.sceneBoundingRect().contains(pos):
+                hovered = plot
+        if hovered is None or not self._curves:
+            self.clear_hover()
+            return
+        point = hovered.vb.mapSceneToView(pos)
+        self.show_hover(hovered, point.x(), point.y())
+
+    def clear_hover(self) -> None:
+        for line in self._vlines.values():
+            line.setVisible(False)
+        for label in self._readouts.values():
+            label.setVisible(False)
+        self.hovered.emit("")
+
+    def readout(self, plot: pg.PlotItem, x: float) -> tuple[str, str]:
+        """(html, plain text) listing the value of every visible curve of `plot` nearest to x."""
+        groups = {self.loss_plot: ("loss", "val_loss"), self.lr_plot: ("lr",), self.val_plot: ("psnr", "val")}[plot]
+        rows_html, rows_text = [], []
+        step_at = None
+        for (rid, key), curve in sorted(self._curves.items()):
+            if curve.group not in groups or not curve.raw.isVisible():
+                continue
+            run = self._runs.get(rid)
+            series = run.reader.metrics.get(key) if run else None
+            if series is None or len(series) == 0:
+                continue
+            xs = self._x(series)
+            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
+            if i > 0 and abs(xs[i - 1] - x) <= abs(xs[i] - x):
+                i -= 1
+            value = float(series.values[i])
+            step_at = int(series.steps[i]) if step_at is None else step_at
+            shown = value
+            if curve.smooth is not None and self._weight > 0 and i < len(curve.ema):
+                shown = float(curve.ema.values[i])
+            pen_color = (curve.smooth if curve.smooth is not None and self._weight > 0 else curve.raw).opts["pen"]
+            color = pg.mkPen(pen_color).color().name()
+            name = curve.title if len(self._visible_runs()) == 1 else f"{run.label} · {curve.title}"
+            if curve.group in ("psnr", "val", "val_loss"):
+                name = "val " + name if len(self._visible_runs()) == 1 else name.replace(" · ", " · val ")
+            text = f"{name}: {shown:.5g}" + (f" (raw {value:.5g})" if shown != value else "")
+            rows_text.append(text)
+            rows_html.append(f'<span style="color:{color}">&#9632;</span> {html.escape(text)}')
+        if not rows_text:
+            return "", ""
+        if self._x_mode == X_STEP:
+            head = f"step {step_at:,}" if step_at is not None else f"step {x:,.0f}"
+        else:
+            head = f"{x:.2f} h (step {step_at:,})" if step_at is not None else f"{x:.2f} h"
+        body = "<br>".join(rows_html)
+        return (f'<div style="color:{style.TITLE_COLOR}; font-size:8pt"><b>{head}</b><br>{body}</div>',
+                head + " | " + " | ".join(rows_text))
+
+    def show_hover(self, plot: pg.PlotItem, x: float, y: float) -> str:
+        for line in self._vlines.values():
+            line.setPos(x)
+            line.setVisible(True)
+        for other, label in self._readouts.items():
+            if other is not plot:
+                label.setVisible(False)
+        markup, text = self.readout(plot, x)
+        label = self._readouts[plot]
+        if not markup:
+            label.setVisible(False)
+            self.hovered.emit("")
+            return ""
+        label.setHtml(markup)
+        (x0, x1), (y0, y1) = plot.vb.viewRange()
+        right = x > (x0 + x1) / 2
+        top = y > (y0 + y1) / 2
+        label.setAnchor((1.0 if right else 0.0, 0.0 if top else 1.0))
+        offset_x = (x1 - x0) * 0.01 * (-1 if right else 1)
+        label.setPos(x + offset_x, y)
+        label.setVisible(True)
+        self.hovered.emit(text)
+        return text
