@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "bench": "core.cli.bench",
     "models": "core.cli.models",
     "eval": "core.cli.eval",
+    "train": "core.cli.train",
 }
 
 

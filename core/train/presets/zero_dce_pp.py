@@ -1,0 +1,58 @@
+"""Zero-DCE++: the faster Zero-DCE (one shared curve, depthwise-separable convs), zero-reference.
+
+Defaults from the official train script (Li-Chongyi/Zero-DCE_extension, Zero-DCE++/lowlight_train.py):
+Adam lr 1e-4, weight decay 1e-4 (here AdamW), gradient-norm clip 0.1, batch 8, scale_factor 1, 512 x 512
+inputs (resized there, random crops here), default init, loss L_spa + 10 L_exp + 5 L_col + 1600 L_tv.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from core.tensors import ZERO_ONE
+from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
+from core.train.losses import ZERO_DCE_PP_WEIGHTS, unit_interval, zero_reference_losses
+from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset, StepContext
+
+NAME = "zero_dce_pp"
+
+
+def defaults() -> RunConfig:
+    return RunConfig(
+        preset=NAME,
+        data=DataConfig(kind="unpaired", crop=512, batch_size=8, val_batch_size=4),
+        model={"scale_factor": 1, "exposure_level": 0.6, "exposure_patch": 16},
+        loss=dict(ZERO_DCE_PP_WEIGHTS),
+        optim=OptimConfig(g_lr=1e-4, weight_decay=1e-4, scheduler="constant", grad_clip=0.1, ema_decay=0.0,
+                          g_lr_min=1e-4),
+        train=TrainLoopConfig(max_steps=20000, log_every=50, val_every=1000, checkpoint_every=1000,
+                              monitor="val_loss", amp=True),
+    )
+
+
+def build_model(cfg: RunConfig) -> BuiltModel:
+    from core.archs.zero_dce_pp import ZeroDCEPP
+
+    scale = int(cfg.model["scale_factor"])
+    return BuiltModel(ZeroDCEPP(scale_factor=scale), "Zero-DCE++", ZERO_ONE, ZERO_ONE, "lowlight",
+                      options={"scale_factor": scale})
+
+
+def forward(model: nn.Module, batch: Batch, built: BuiltModel) -> ModelOutput:
+    enhanced, curve = model(batch["input"])
+    return ModelOutput(enhanced, {"curves": curve})
+
+
+def generator_losses(ctx: StepContext, batch: Batch, out: ModelOutput) -> dict[str, torch.Tensor]:
+    m = ctx.model
+    return zero_reference_losses(unit_interval(out.image, m.output_range), unit_interval(batch["input"], m.input_range),
+                                 out.extras["curves"], ctx.config.loss,
+                                 exposure_level=float(ctx.config.model["exposure_level"]),
+                                 exposure_patch=int(ctx.config.model["exposure_patch"]))
+
+
+PRESET = Preset(name=NAME, title="Zero-DCE++", task="lowlight",
+                description="Fast zero-reference curve estimation (Zero-DCE++); trains on unpaired dark photos.",
+                defaults=defaults, build_model=build_model, generator_losses=generator_losses, forward=forward,
+                zero_reference=True)
