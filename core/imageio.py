@@ -344,7 +344,10 @@ def encode_photo(photo: Photo, fmt: str, *, depth: int = 8, quality: int = 95, i
     if exif and fmt in ("JPEG", "PNG", "WEBP"):
         params["exif"] = exif
     if fmt == "JPEG":
-        params.update(quality=int(quality), optimize=True, subsampling=0 if quality >= 90 else 2)
+        # Pillow sizes the optimize buffer at 2 bytes a pixel, too small for noisy photos at 4:4:4; give it
+        # the uncompressed size plus the metadata so any image encodes.
+        bufsize = photo.width * photo.height * 3 + len(exif or b"") + len(icc or b"") + 65536
+        params.update(quality=int(quality), optimize=True, subsampling=0 if quality >= 90 else 2, bufsize=bufsize)
     elif fmt == "WEBP":
         params.update(quality=int(quality), lossless=bool(lossless), method=4)
     elif fmt == "PNG":

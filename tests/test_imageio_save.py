@@ -147,3 +147,11 @@ def test_jpeg_drops_alpha_cleanly(tmp_path):
     photo = Photo.from_uint8(gradient_image(), alpha=np.full((48, 64), 128, np.uint8))
     back = load_photo(save_photo(photo, tmp_path / "x.jpg"))
     assert back.alpha is None and back.rgb.shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("quality", [75, 95, 100])
+def test_noisy_jpeg_encodes(tmp_path, rng, quality):
+    """Pure noise compresses worst: Pillow's default optimize buffer is too small for it."""
+    photo = Photo(rgb=rng.random((300, 320, 3), dtype=np.float32)).with_meta(icc_profile=SRGB_ICC)
+    back = load_photo(save_photo(photo, tmp_path / "noise.jpg", quality=quality))
+    assert back.rgb.shape == (300, 320, 3) and back.meta.icc_profile == SRGB_ICC
