@@ -344,10 +344,7 @@ def encode_photo(photo: Photo, fmt: str, *, depth: int = 8, quality: int = 95, i
     if exif and fmt in ("JPEG", "PNG", "WEBP"):
         params["exif"] = exif
     if fmt == "JPEG":
-        # Pillow sizes the optimize buffer at 2 bytes a pixel, too small for noisy photos at 4:4:4; give it
-        # the uncompressed size plus the metadata so any image encodes.
-        bufsize = photo.width * photo.height * 3 + len(exif or b"") + len(icc or b"") + 65536
-        params.update(quality=int(quality), optimize=True, subsampling=0 if quality >= 90 else 2, bufsize=bufsize)
+        params.update(quality=int(quality), optimize=True, subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
         params.update(quality=int(quality), lossless=bool(lossless), method=4)
     elif fmt == "PNG":
@@ -357,7 +354,15 @@ def encode_photo(photo: Photo, fmt: str, *, depth: int = 8, quality: int = 95, i
     elif fmt == "BMP":
         params.pop("icc_profile", None)
     buf = io.BytesIO()
-    im.save(buf, format=fmt, **params)
+    try:
+        im.save(buf, format=fmt, **params)
+    except OSError:
+        if not params.get("optimize"):
+            raise
+        # Optimized JPEG needs the whole output in one buffer, which Pillow sizes too small for very noisy
+        # photos ("Suspension not allowed here"); the plain encoder streams, so it always fits.
+        buf = io.BytesIO()
+        im.save(buf, format=fmt, **{**params, "optimize": False})
     return buf.getvalue()
 
 
