@@ -85,6 +85,13 @@ def from_model(tensor: torch.Tensor, value_range: ValueRange = ZERO_ONE, *, clip
     return np.ascontiguousarray(arr[0] if single else arr, dtype=np.float32)
 
 
+def to_unit_tensor(t: torch.Tensor, value_range: ValueRange) -> torch.Tensor:
+    """A tensor in its declared range mapped to [0, 1] for losses: differentiable, no clamp, no detach
+    (from_model_tensor is for finished outputs: it detaches and clips)."""
+    lo, hi = check_range(value_range)
+    return t if (lo, hi) == ZERO_ONE else (t - lo) / (hi - lo)
+
+
 def _numpy_to_unit_tensor(image: np.ndarray) -> torch.Tensor:
     if image.dtype == np.uint8:
         arr = image.astype(np.float32) / 255.0

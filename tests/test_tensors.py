@@ -8,7 +8,7 @@ import torch
 
 from core.errors import ValueRangeError
 from core.pixels import to_uint8
-from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, from_model, to_model
+from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, from_model, to_model, to_unit_tensor
 from tests.conftest import gradient_image
 
 RANGES = [ZERO_ONE, MINUS_ONE_ONE]
@@ -89,3 +89,20 @@ def test_small_overshoot_is_not_flagged(recwarn):
 def test_unsupported_range_rejected():
     with pytest.raises(ValueError, match="value range"):
         to_model(np.zeros((2, 2, 3), np.uint8), (0, 255))
+
+
+@pytest.mark.parametrize("vr", RANGES)
+def test_to_unit_tensor_inverts_to_model_and_keeps_gradients(vr, rng):
+    unit = torch.from_numpy(rng.random((2, 3, 5, 6), dtype=np.float32))
+    model_space = to_model(unit, vr).requires_grad_(True)
+    back = to_unit_tensor(model_space, vr)
+    assert torch.allclose(back, unit, atol=1e-6)
+    back.sum().backward()
+    # d(unit)/d(model value) is 1 / (hi - lo): 1 for (0, 1), 0.5 for (-1, 1)
+    assert torch.allclose(model_space.grad, torch.full_like(unit, 1.0 / (vr[1] - vr[0])))
+
+
+def test_to_unit_tensor_does_not_clamp():
+    overshoot = torch.tensor([-1.5, 1.5])
+    assert torch.equal(to_unit_tensor(overshoot, MINUS_ONE_ONE), torch.tensor([-0.25, 1.25]))
+    assert torch.equal(to_unit_tensor(overshoot, ZERO_ONE), overshoot)

@@ -51,3 +51,10 @@ def tiny_config(preset: str, folder: Path, **sections: dict[str, Any]) -> RunCon
     for key, extra in sections.items():
         values.setdefault(key, {}).update(extra)
     return merge(get_preset(preset).defaults(), values)
+
+
+def records(run_dir: Path, kind: str) -> dict[int, dict[str, Any]]:
+    """A run folder's metrics.jsonl records of one kind ("train" or "val"), by step."""
+    from core.train.runfolder import RunFolder
+
+    return {r["step"]: r for r in RunFolder(run_dir).read_metrics() if r["kind"] == kind}

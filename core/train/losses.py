@@ -3,8 +3,8 @@ losses with their gradient penalties, and a VGG16 perceptual loss on user-suppli
 
 Losses that compare images take tensors in the model's declared output range; those that need [0, 1]
 (SSIM's constants, VGG's ImageNet statistics, the Zero-DCE exposure level) map the declared range to
-[0, 1] with `unit_interval`, a differentiable affine map driven by the declared range (core.tensors'
-from_model_tensor is for finished outputs: it detaches).
+[0, 1] with core.tensors.to_unit_tensor, a differentiable affine map driven by the declared range
+(core.tensors' from_model_tensor is for finished outputs: it detaches).
 """
 
 from __future__ import annotations
@@ -17,17 +17,11 @@ from torch import autograd, nn
 
 from core.errors import RestoraError
 from core.metrics import ssim_tensor
-from core.tensors import ZERO_ONE, ValueRange, check_range
+from core.tensors import ZERO_ONE, ValueRange, to_unit_tensor
 
 
 class LossConfigError(RestoraError, ValueError):
     """A loss cannot be built as configured (for example, missing VGG16 weights)."""
-
-
-def unit_interval(t: torch.Tensor, value_range: ValueRange) -> torch.Tensor:
-    """A tensor in its declared range mapped to [0, 1], keeping gradients (no clamp)."""
-    lo, hi = check_range(value_range)
-    return t if (lo, hi) == ZERO_ONE else (t - lo) / (hi - lo)
 
 
 # ----------------------------------------------------------------------------------- reference losses
@@ -38,7 +32,7 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def ssim_loss(pred: torch.Tensor, target: torch.Tensor, value_range: ValueRange = ZERO_ONE) -> torch.Tensor:
     """1 - SSIM, computed on [0, 1] values (SSIM's constants assume that range)."""
-    return 1.0 - ssim_tensor(unit_interval(pred, value_range), unit_interval(target, value_range))
+    return 1.0 - ssim_tensor(to_unit_tensor(pred, value_range), to_unit_tensor(target, value_range))
 
 
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
@@ -210,7 +204,7 @@ class PerceptualLoss(nn.Module):
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = (unit_interval(x, self.value_range) - self.mean) / self.std
+        x = (to_unit_tensor(x, self.value_range) - self.mean) / self.std
         out = []
         for i, layer in enumerate(self.features):
             x = layer(x)

@@ -74,6 +74,7 @@ class Trainer:
         self.bad_validations = 0
         self.last_val_step = -1
         self._signal_stop = False
+        self._signal_number = 0  # the signal that asked for the stop, announced by the loop
         self._seed_everything(config.train.seed + self.ctx.rank)
         self._build()
         if self.ctx.is_main:
@@ -444,6 +445,8 @@ class Trainer:
                     external = True
                 external, early = dist_utils.any_flags(self.ctx, [external, early], self.device)
                 if external or early:
+                    if self._signal_stop:
+                        self.echo(f"signal {self._signal_number} received: saving, then stopping")
                     if not saved:
                         self._save("latest")
                     if external:
@@ -525,8 +528,10 @@ class Trainer:
         def handler(signum: int, frame: Any) -> None:
             if self._signal_stop and signum == signal.SIGINT:
                 raise KeyboardInterrupt  # a second Ctrl+C: stop now
+            # Only set flags here: printing from a signal handler can interrupt a print to the same stream
+            # and fail with "reentrant call" (see the io module's notes on reentrancy).
             self._signal_stop = True
-            self.echo(f"signal {signum} received: saving, then stopping")
+            self._signal_number = signum
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, handler)

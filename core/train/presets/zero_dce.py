@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.tensors import ZERO_ONE
+from core.tensors import ZERO_ONE, to_unit_tensor
 from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
-from core.train.losses import ZERO_DCE_WEIGHTS, unit_interval, zero_reference_losses
+from core.train.losses import ZERO_DCE_WEIGHTS, zero_reference_losses
 from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset, StepContext
 
 NAME = "zero_dce"
@@ -54,8 +54,8 @@ def forward(model: nn.Module, batch: Batch, built: BuiltModel) -> ModelOutput:
 
 def generator_losses(ctx: StepContext, batch: Batch, out: ModelOutput) -> dict[str, torch.Tensor]:
     m = ctx.model
-    return zero_reference_losses(unit_interval(out.image, m.output_range), unit_interval(batch["input"], m.input_range),
-                                 out.extras["curves"], ctx.config.loss,
+    return zero_reference_losses(to_unit_tensor(out.image, m.output_range),
+                                 to_unit_tensor(batch["input"], m.input_range), out.extras["curves"], ctx.config.loss,
                                  exposure_level=float(ctx.config.model["exposure_level"]),
                                  exposure_patch=int(ctx.config.model["exposure_patch"]))
 
