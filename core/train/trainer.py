@@ -100,10 +100,13 @@ class Trainer:
         built.input_range = check_range(built.input_range)
         built.output_range = check_range(built.output_range)
         self.built = built
-        self.generator = built.generator.to(dev)
+        # channels_last: 2-3x faster convolutions on CPU (oneDNN) and on tensor-core GPUs; the input batches
+        # follow in _to_model, otherwise every conv converts layouts back and forth.
+        self.generator = built.generator.to(dev, memory_format=torch.channels_last)
         if cfg.gan.enabled and built.discriminator is None:
             raise ConfigError(f"gan.enabled is set but the preset {cfg.preset!r} has no discriminator.")
-        self.discriminator = built.discriminator.to(dev) if (cfg.gan.enabled and built.discriminator) else None
+        self.discriminator = (built.discriminator.to(dev, memory_format=torch.channels_last)
+                              if (cfg.gan.enabled and built.discriminator) else None)
         self.ema = EMA(self.generator, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
         o, total = cfg.optim, cfg.train.max_steps
         self.g_opt = adamw(self.generator.parameters(), o.g_lr, o.betas, o.weight_decay)
@@ -149,12 +152,14 @@ class Trainer:
 
     def _to_model(self, batch: dict[str, torch.Tensor]) -> Batch:
         """The [0, 1] batch in the model's declared ranges, on the device."""
-        dev = self.device
-        out: Batch = {"input": to_model(batch["input"].to(dev, non_blocking=True), self.built.input_range)}
+        dev, layout = self.device, torch.channels_last
+        out: Batch = {"input": to_model(batch["input"].to(dev, non_blocking=True), self.built.input_range)
+                      .contiguous(memory_format=layout)}
         if "target" in batch:
-            out["target"] = to_model(batch["target"].to(dev, non_blocking=True), self.built.output_range)
+            out["target"] = to_model(batch["target"].to(dev, non_blocking=True), self.built.output_range
+                                     ).contiguous(memory_format=layout)
         if "mask" in batch:
-            out["mask"] = batch["mask"].to(dev, non_blocking=True)
+            out["mask"] = batch["mask"].to(dev, non_blocking=True).contiguous(memory_format=layout)
         return out
 
     def _context(self) -> StepContext:
