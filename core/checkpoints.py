@@ -8,11 +8,13 @@ else raises a CheckpointError whose message says what the file is and what was e
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import struct
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -228,6 +230,44 @@ def _first_line(e: BaseException) -> str:
     return text[0][:200] if text else type(e).__name__
 
 
+EXPORT_FORMAT = "restora-train-export"  # the `format` metadata of a training run's best.safetensors
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What a Restora training export declares about its network beyond the weights."""
+
+    architecture: str
+    options: dict[str, Any] = field(default_factory=dict)  # the network's constructor arguments
+
+
+def read_export_info(path: str | Path) -> ExportInfo | None:
+    """The architecture and options in a training export's metadata; None for any other weight file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(64)
+        if sniff(head, path.stat().st_size) != "safetensors":
+            return None
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:  # noqa: BLE001  (OSError, SafetensorError: the header cannot be read)
+        raise CheckpointError(f"{path.name}: the .safetensors header cannot be read ({_first_line(e)}).") from None
+    if meta.get("format") != EXPORT_FORMAT:
+        return None
+    architecture = meta.get("architecture", "").strip()
+    try:
+        options = json.loads(meta.get("options") or "{}")
+    except ValueError:
+        options = None
+    if not architecture or not isinstance(options, dict):
+        raise CheckpointError(f"{path.name} is a Restora training export with damaged metadata (architecture "
+                              f"{meta.get('architecture')!r}, options {meta.get('options')!r}); export it again.")
+    return ExportInfo(architecture, options)
+
+
 def tensor_summary(state_dict: Mapping[str, torch.Tensor], limit: int = 4) -> str:
     """A few 'key shape' pairs, for messages about checkpoints nobody recognised."""
     items = list(state_dict.items())[:limit]
@@ -235,4 +275,4 @@ def tensor_summary(state_dict: Mapping[str, torch.Tensor], limit: int = 4) -> st
 
 
 __all__ = ["CheckpointError", "UnsafeCheckpointError", "read_state_dict", "unwrap_state_dict", "strip_prefixes",
-           "sniff", "tensor_summary", "CHECKPOINT_SUFFIXES"]
+           "sniff", "tensor_summary", "CHECKPOINT_SUFFIXES", "EXPORT_FORMAT", "ExportInfo", "read_export_info"]

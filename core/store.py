@@ -21,7 +21,8 @@ from typing import Any, Mapping
 import torch
 
 from core.archs.spec import ModelDescriptor
-from core.checkpoints import CHECKPOINT_SUFFIXES, CheckpointError, read_state_dict, tensor_summary
+from core.checkpoints import (CHECKPOINT_SUFFIXES, CheckpointError, ExportInfo, read_export_info, read_state_dict,
+                              tensor_summary)
 from core.errors import RestoraError
 from core.jobs import CancelToken, Progress, no_progress
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE
@@ -161,7 +162,7 @@ class ModelStore:
         if file.stat().st_size != entry.file_size:
             raise StoreError(f"The file of model {name!r} changed since it was imported ({file.stat().st_size:,} "
                              f"bytes, {entry.file_size:,} recorded); import it again.")
-        ident = identify(read_state_dict(file), prefer=entry.architecture)
+        ident = identify_file(file, prefer=entry.architecture)
         desc = ident.descriptor
         desc.module.eval()
         return desc.to(device)
@@ -189,10 +190,8 @@ class ModelStore:
                 catalog_id: str | None) -> ModelEntry:
         if not src.exists():
             raise CheckpointError(f"{src}: no such file.")
-        state_dict = read_state_dict(src)
-        ident = identify(state_dict)
+        ident = identify_file(src)
         desc = ident.descriptor
-        del state_dict
         suffix = src.suffix.lower() if src.suffix.lower() in CHECKPOINT_SUFFIXES else ".pth"
         with self._lock:
             fd, tmp_name = tempfile.mkstemp(prefix=".import-", suffix=".part", dir=self.root)
@@ -263,7 +262,7 @@ class ModelStore:
                     or file.suffix.lower() not in CHECKPOINT_SUFFIXES):
                 continue
             try:
-                desc_ident = identify(read_state_dict(file))
+                desc_ident = identify_file(file)
             except CheckpointError:
                 continue  # not a model Restora can use: leave the file alone, list nothing for it
             desc = desc_ident.descriptor
@@ -320,14 +319,24 @@ _FACE_FORWARDS = {
 FACE_SIZE = 512  # these networks take aligned 512 x 512 faces
 
 
-def identify(state_dict: Mapping[str, torch.Tensor], prefer: str | None = None) -> Identification:
-    """Build the network a state dict belongs to: our own architectures first, then spandrel's."""
+def identify_file(path: Path, prefer: str | None = None) -> Identification:
+    """Identify a weight file's network, honouring the options a Restora training export records."""
+    state_dict = read_state_dict(path)
+    return identify(state_dict, prefer=prefer, export=read_export_info(path))
+
+
+def identify(state_dict: Mapping[str, torch.Tensor], prefer: str | None = None,
+             export: ExportInfo | None = None) -> Identification:
+    """Build the network a state dict belongs to: our own architectures first, then spandrel's. `prefer` names
+    the architecture tried first; `export` (a training export's metadata) gives its architecture's spec the
+    options it lists in load_options, instead of the official defaults."""
     if not state_dict:
         raise CheckpointError("The checkpoint holds no tensors.")
     from core.archs.catalog import own_architectures
 
     own_failure: str | None = None
     specs = own_architectures()
+    prefer = prefer or (export.architecture if export else None)
     if prefer:
         specs = sorted(specs, key=lambda s: s.name != prefer)
     for spec in specs:
@@ -337,8 +346,11 @@ def identify(state_dict: Mapping[str, torch.Tensor], prefer: str | None = None) 
             matches = False
         if not matches:
             continue
+        options: dict[str, Any] = {}
+        if export is not None and export.architecture == spec.name:
+            options = {k: export.options[k] for k in spec.load_options if k in export.options}
         try:
-            desc = spec.load(state_dict)
+            desc = spec.load(state_dict, **options)
         except Exception as e:  # noqa: BLE001
             own_failure = f"it looks like {spec.name} but does not load ({_short(e)})"
             continue

@@ -16,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -23,9 +24,11 @@ from safetensors.torch import load_file
 from torch import nn
 
 from core.cli.train import main as train_main
+from core.engines.imported import imported_engine
 from core.errors import RestoraError
 from core.imageio import load_photo
 from core.metrics import psnr
+from core.photo import Photo
 from core.store import ModelStore, UnknownArchitectureError
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, ValueRange, from_model, to_model
 from core.train import degradations
@@ -407,7 +410,8 @@ def test_early_stopping_counts_only_gains_above_min_delta(tmp_path, rng, registe
 
 EXPORT_CASES = [
     # (preset, data, extra, ranges, what the model store does with the export)
-    ("lowlight_gain_unet", "pairs", {"model": {"base": 4}}, [0.0, 1.0], "unknown"),
+    ("lowlight_gain_unet", "pairs", {"model": {"base": 4}}, [0.0, 1.0], "imported"),
+    ("gamma_net", "flat", {"model": {"input_size": 16, "features": 4}}, [0.0, 1.0], "imported"),
     ("image_unet", "pairs", {"model": {"base": 4, "depth": 2}}, [-1.0, 1.0], "unknown"),
     ("zero_dce_pp", "flat", {}, [0.0, 1.0], "imported"),
 ]
@@ -449,6 +453,20 @@ def test_best_export_has_metadata_and_meets_the_model_store(tmp_path, rng, prese
         entry = store.import_file(export, name="trained")
         assert entry.architecture == meta["architecture"] and entry.identified_by == "restora"
         assert list(entry.input_range) == value_range and list(entry.output_range) == value_range
-        loaded = store.load("trained").module.state_dict()
+        desc = store.load("trained")
+        loaded = desc.module.state_dict()
         assert loaded.keys() == exported.keys()
         assert all(torch.equal(loaded[k], exported[k]) for k in exported)
+        if preset == "zero_dce_pp":  # the trained scale factor (1) from the export's options, not the official 12
+            assert json.loads(meta["options"]) == {"scale_factor": 1}
+            assert desc.module.scale_factor == 1 and entry.tileable
+        else:  # a global branch (gain U-Net) or one global prediction (gamma net): the whole image at once
+            assert not entry.tileable
+        # ... and it runs as an engine from the store, through the contract, on a tiny odd-sized photo.
+        photo = Photo(rgb=smooth_image(rng, 20, 27) * 0.3)
+        out = imported_engine(entry, store)(device="cpu").run(photo).photo
+        assert out.rgb.shape == photo.rgb.shape and out.rgb.dtype == np.float32
+        assert np.isfinite(out.rgb).all() and 0.0 <= out.rgb.min() and out.rgb.max() <= 1.0
+        with torch.no_grad():
+            direct = from_model(desc(to_model(photo.rgb, desc.input_range)), desc.output_range)
+        np.testing.assert_allclose(out.rgb, direct, atol=1e-5)

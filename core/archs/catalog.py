@@ -6,6 +6,6 @@ from core.archs.spec import ArchSpec
 
 
 def own_architectures() -> list[ArchSpec]:
-    from core.archs import zero_dce, zero_dce_pp
+    from core.archs import gain_unet, gamma_net, zero_dce, zero_dce_pp
 
-    return [zero_dce.ARCH_SPEC, zero_dce_pp.ARCH_SPEC]
+    return [zero_dce.ARCH_SPEC, zero_dce_pp.ARCH_SPEC, gain_unet.ARCH_SPEC, gamma_net.ARCH_SPEC]

@@ -12,12 +12,13 @@ everywhere (the identity), which makes early training stable.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ModelDescriptor, StateDict
+from core.archs.spec import ArchSpec, ModelDescriptor, StateDict
 from core.tensors import ZERO_ONE
 
 ARCHITECTURE = "Restora gain U-Net"
@@ -109,3 +110,29 @@ def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
     return ModelDescriptor(module=net, architecture=ARCHITECTURE, task="lowlight", input_range=ZERO_ONE,
                            output_range=ZERO_ONE, size_multiple=1, tileable=False, supports_half=True,
                            supports_bfloat16=True)
+
+
+@lru_cache(maxsize=16)
+def _expected_shapes(base: int, gain_channels: int) -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):  # the layout only, no memory
+        net = GainUNet(base=base, gain_channels=gain_channels)
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+
+
+def matches_state_dict(state_dict: StateDict) -> bool:
+    """True when the checkpoint has exactly the keys and shapes of a gain U-Net of its own width."""
+    first, head = state_dict.get("enc1.0.weight"), state_dict.get("head.weight")
+    if first is None or head is None or first.ndim != 4 or head.ndim != 4:
+        return False
+    base, channels = int(first.shape[0]), int(head.shape[0])
+    if base < 1 or channels not in (1, 3):
+        return False
+    expected = _expected_shapes(base, channels)
+    if set(state_dict) != set(expected):
+        return False
+    return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
+
+
+LICENSE = "Restora's own architecture (weights: whoever trained them)"
+ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
+                     load=load_descriptor)

@@ -15,6 +15,7 @@ N x 2 params; differentiable, also usable as a training augmentation) and NumPy 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -22,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ModelDescriptor, StateDict
+from core.archs.spec import ArchSpec, ModelDescriptor, StateDict
 from core.tensors import ZERO_ONE
 
 ARCHITECTURE = "Restora gamma predictor"
@@ -146,3 +147,26 @@ def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
 
     return ModelDescriptor(module=net, architecture=ARCHITECTURE, task="lowlight", input_range=ZERO_ONE,
                            output_range=ZERO_ONE, tileable=False, forward=enhance)
+
+
+@lru_cache(maxsize=16)
+def _expected_shapes(features: int) -> dict[str, tuple[int, ...]]:
+    with torch.device("meta"):  # the layout only, no memory
+        net = GammaNet(features=features)
+    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+
+
+def matches_state_dict(state_dict: StateDict) -> bool:
+    """True when the checkpoint has exactly the keys and shapes of a GammaNet of its own width."""
+    first = state_dict.get("features.0.weight")
+    if first is None or first.ndim != 4 or int(first.shape[0]) < 1:
+        return False
+    expected = _expected_shapes(int(first.shape[0]))
+    if set(state_dict) != set(expected):
+        return False
+    return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
+
+
+LICENSE = "Restora's own architecture (weights: whoever trained them)"
+ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
+                     load=load_descriptor)

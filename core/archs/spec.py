@@ -53,10 +53,15 @@ class ModelDescriptor:
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """One of our own architectures: how to recognise its checkpoint and build it (strict load)."""
+    """One of our own architectures: how to recognise its checkpoint and build it (strict load).
+
+    `load(state_dict, **options)`: `load_options` names the keyword arguments of `load` that a Restora
+    training export's `options` metadata may set (what a state dict does not record, like Zero-DCE++'s
+    scale factor); without them `load` builds the official configuration."""
 
     name: str
     task: str
     license: str
     detect: Callable[[StateDict], bool]
-    load: Callable[[StateDict], ModelDescriptor]
+    load: Callable[..., ModelDescriptor]
+    load_options: tuple[str, ...] = ()

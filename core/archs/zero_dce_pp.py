@@ -107,6 +107,7 @@ def load_descriptor(state_dict: StateDict, scale_factor: int = OFFICIAL_TEST_SCA
     script's scale factor (12). With a factor above 1 the descriptor is not tileable: the curve is estimated
     on the whole downscaled image. (Restora's Zero-DCE++ engine does not use this path: it estimates the
     curve on a copy with a ~512 px long side and applies it in place, which is faster on large photos.)"""
+    scale_factor = int(scale_factor)
     net = ZeroDCEPP(scale_factor=scale_factor)
     net.load_state_dict(dict(state_dict), strict=True)
     net.eval()
@@ -116,5 +117,6 @@ def load_descriptor(state_dict: StateDict, scale_factor: int = OFFICIAL_TEST_SCA
 
 
 LICENSE = "Official Zero-DCE++ weights: research use (Li-Chongyi/Zero-DCE_extension, non-commercial)"
+# A training export records the scale factor it was trained with (the preset's default is 1).
 ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
-                     load=load_descriptor)
+                     load=load_descriptor, load_options=("scale_factor",))

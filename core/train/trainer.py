@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from core.checkpoints import EXPORT_FORMAT
 from core.metrics import psnr_per_image, ssim_tensor
 from core.tensors import ZERO_ONE, check_range, from_model, from_model_tensor, to_model
 from core.train import distributed as dist_utils
@@ -337,7 +338,7 @@ class Trainer:
 
     def _export_best(self) -> None:
         weights = self._eval_model().state_dict()
-        meta = {"format": "restora-train-export", "architecture": self.built.architecture, "preset": self.cfg.preset,
+        meta = {"format": EXPORT_FORMAT, "architecture": self.built.architecture, "preset": self.cfg.preset,
                 "task": self.built.task, "input_range": json.dumps(list(self.built.input_range)),
                 "output_range": json.dumps(list(self.built.output_range)),
                 "options": json.dumps(self.built.options), "step": str(self.step),
