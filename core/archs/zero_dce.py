@@ -34,6 +34,18 @@ def apply_curves(x: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def skip_body(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The seven-layer body shared by Zero-DCE and Zero-DCE++ (layers e_conv1..e_conv7), tanh at the end."""
+    x1 = F.relu(net.e_conv1(x))
+    x2 = F.relu(net.e_conv2(x1))
+    x3 = F.relu(net.e_conv3(x2))
+    x4 = F.relu(net.e_conv4(x3))
+    # The symmetric skips of the paper: 3+4, 2+5, 1+6.
+    x5 = F.relu(net.e_conv5(torch.cat([x3, x4], 1)))
+    x6 = F.relu(net.e_conv6(torch.cat([x2, x5], 1)))
+    return torch.tanh(net.e_conv7(torch.cat([x1, x6], 1)))
+
+
 class ZeroDCE(nn.Module):
     """forward(x in [0, 1]) -> (enhanced, curves N x 24 x H x W). The image is not clamped (as officially)."""
 
@@ -50,14 +62,7 @@ class ZeroDCE(nn.Module):
 
     def estimate_curves(self, x: torch.Tensor) -> torch.Tensor:
         """The 24 curve maps in [-1, 1] (tanh), at the input's resolution."""
-        x1 = F.relu(self.e_conv1(x))
-        x2 = F.relu(self.e_conv2(x1))
-        x3 = F.relu(self.e_conv3(x2))
-        x4 = F.relu(self.e_conv4(x3))
-        # The symmetric skips of the paper: 3+4, 2+5, 1+6.
-        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+        return skip_body(self, x)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         curves = self.estimate_curves(x)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.archs.spec import ArchSpec, ModelDescriptor, StateDict
-from core.archs.zero_dce import curve_step
+from core.archs.zero_dce import curve_step, skip_body
 from core.tensors import ZERO_ONE
 
 CURVE_ITERATIONS = 8
@@ -64,13 +64,7 @@ class ZeroDCEPP(nn.Module):
 
     def estimate_curve(self, x: torch.Tensor) -> torch.Tensor:
         """The curve map at the resolution of `x` (call it on a small copy, then `upsample_curve`)."""
-        x1 = F.relu(self.e_conv1(x))
-        x2 = F.relu(self.e_conv2(x1))
-        x3 = F.relu(self.e_conv3(x2))
-        x4 = F.relu(self.e_conv4(x3))
-        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+        return skip_body(self, x)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h, w = x.shape[-2:]

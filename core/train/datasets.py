@@ -119,8 +119,8 @@ class PairedDataset(SeededDataset):
         return {"input": _chw(low), "target": _chw(high)}
 
 
-class UnpairedDataset(SeededDataset):
-    """A folder of images with no reference (zero-reference training)."""
+class FolderDataset(SeededDataset):
+    """A dataset over every image in one folder."""
 
     def __init__(self, folder: str | Path, data: DataConfig, **kw: Any) -> None:
         super().__init__(data, **kw)
@@ -128,21 +128,18 @@ class UnpairedDataset(SeededDataset):
 
     def count(self) -> int:
         return len(self.files)
+
+
+class UnpairedDataset(FolderDataset):
+    """A folder of images with no reference (zero-reference training)."""
 
     def __getitem__(self, index: int) -> Sample:
         (image,) = self.crop([_rgb(self.files[index])], self.rng(index))
         return {"input": _chw(image)}
 
 
-class InpaintDataset(SeededDataset):
+class InpaintDataset(FolderDataset):
     """Photos with generated hole masks; the input has its holes filled with grey, the target is the photo."""
-
-    def __init__(self, folder: str | Path, data: DataConfig, **kw: Any) -> None:
-        super().__init__(data, **kw)
-        self.files = list_images(folder)
-
-    def count(self) -> int:
-        return len(self.files)
 
     def __getitem__(self, index: int) -> Sample:
         rng = self.rng(index)
@@ -155,15 +152,8 @@ class InpaintDataset(SeededDataset):
         return {"input": _chw(image * (1.0 - m) + 0.5 * m), "target": _chw(image), "mask": _chw(m)}
 
 
-class FacePairDataset(SeededDataset):
+class FacePairDataset(FolderDataset):
     """Aligned face photos resized to crop x crop; the input is a synthetic degradation of the face."""
-
-    def __init__(self, folder: str | Path, data: DataConfig, **kw: Any) -> None:
-        super().__init__(data, **kw)
-        self.files = list_images(folder)
-
-    def count(self) -> int:
-        return len(self.files)
 
     def __getitem__(self, index: int) -> Sample:
         rng = self.rng(index)
@@ -177,15 +167,8 @@ class FacePairDataset(SeededDataset):
         return {"input": _chw(low), "target": _chw(face)}
 
 
-class SyntheticLowlightDataset(SeededDataset):
+class SyntheticLowlightDataset(FolderDataset):
     """Well-exposed photos darkened by core.synthesis.lowlight.degrade_batch (seeded per sample)."""
-
-    def __init__(self, folder: str | Path, data: DataConfig, **kw: Any) -> None:
-        super().__init__(data, **kw)
-        self.files = list_images(folder)
-
-    def count(self) -> int:
-        return len(self.files)
 
     def __getitem__(self, index: int) -> Sample:
         from core.synthesis.lowlight import degrade_batch

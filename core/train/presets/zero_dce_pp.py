@@ -7,13 +7,11 @@ inputs (resized there, random crops here), default init, loss L_spa + 10 L_exp +
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
-from core.tensors import ZERO_ONE, to_unit_tensor
+from core.tensors import ZERO_ONE
 from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
-from core.train.losses import ZERO_DCE_PP_WEIGHTS, zero_reference_losses
-from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset, StepContext
+from core.train.losses import ZERO_DCE_PP_WEIGHTS
+from core.train.presets.base import BuiltModel, Preset
+from core.train.presets.zero_dce import forward, generator_losses  # same curves, same losses
 
 NAME = "zero_dce_pp"
 
@@ -37,19 +35,6 @@ def build_model(cfg: RunConfig) -> BuiltModel:
     scale = int(cfg.model["scale_factor"])
     return BuiltModel(ZeroDCEPP(scale_factor=scale), "Zero-DCE++", ZERO_ONE, ZERO_ONE, "lowlight",
                       options={"scale_factor": scale})
-
-
-def forward(model: nn.Module, batch: Batch, built: BuiltModel) -> ModelOutput:
-    enhanced, curve = model(batch["input"])
-    return ModelOutput(enhanced, {"curves": curve})
-
-
-def generator_losses(ctx: StepContext, batch: Batch, out: ModelOutput) -> dict[str, torch.Tensor]:
-    m = ctx.model
-    return zero_reference_losses(to_unit_tensor(out.image, m.output_range),
-                                 to_unit_tensor(batch["input"], m.input_range), out.extras["curves"], ctx.config.loss,
-                                 exposure_level=float(ctx.config.model["exposure_level"]),
-                                 exposure_patch=int(ctx.config.model["exposure_patch"]))
 
 
 PRESET = Preset(name=NAME, title="Zero-DCE++", task="lowlight",
