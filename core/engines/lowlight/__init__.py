@@ -7,8 +7,10 @@ from core.engines.base import Engine
 
 
 def lowlight_engines() -> list[type[Engine]]:
-    """Every low-light engine class, in the order the GUI lists them (fast and classical first)."""
+    """Every low-light engine class, in the order the GUI lists them: the first is the one-click default
+    (Zero-DCE++ with Restora's own weights: the most natural result on real dark photos, see
+    resources/weights/EVALUATION.md), then the classical engines, then the other learned ones."""
     from core.engines.lowlight.classical import AutoGamma, ClaheLightness, Msrcr
     from core.engines.lowlight.learned import GainUNetEngine, GammaNetEngine, ZeroDCEEngine, ZeroDCEPPEngine
 
-    return [AutoGamma, ClaheLightness, Msrcr, ZeroDCEPPEngine, ZeroDCEEngine, GainUNetEngine, GammaNetEngine]
+    return [ZeroDCEPPEngine, AutoGamma, ClaheLightness, Msrcr, GammaNetEngine, GainUNetEngine, ZeroDCEEngine]
