@@ -442,6 +442,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _file_mode(target: Path) -> int:
+    """The replaced file's permissions, or the usual ones for a new file (0666 less the umask)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(target: Path, data: bytes) -> None:
     """Write bytes to a temp file beside the target, fsync, then rename over it: never a half-written file."""
     folder = target.parent if str(target.parent) else Path(".")
@@ -450,6 +460,7 @@ def write_atomic(target: Path, data: bytes) -> None:
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restora-tmp", dir=folder)
+        os.chmod(tmp_name, _file_mode(target))  # mkstemp makes 0600; a saved photo gets normal permissions
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

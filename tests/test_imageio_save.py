@@ -155,3 +155,14 @@ def test_noisy_jpeg_encodes(tmp_path, rng, quality):
     photo = Photo(rgb=rng.random((300, 320, 3), dtype=np.float32)).with_meta(icc_profile=SRGB_ICC)
     back = load_photo(save_photo(photo, tmp_path / "noise.jpg", quality=quality))
     assert back.rgb.shape == (300, 320, 3) and back.meta.icc_profile == SRGB_ICC
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_saved_file_has_normal_permissions(tmp_path):
+    target = save_photo(Photo.from_uint8(gradient_image()), tmp_path / "a.png")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    target.chmod(0o640)
+    save_photo(Photo.from_uint8(gradient_image()), target)
+    assert target.stat().st_mode & 0o777 == 0o640  # replacing a file keeps its permissions
