@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict
+from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
 from core.tensors import ZERO_ONE
 
 ARCHITECTURE = "Restora gain U-Net"
@@ -116,7 +116,7 @@ def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
 def _expected_shapes(base: int, gain_channels: int) -> dict[str, tuple[int, ...]]:
     with torch.device("meta"):  # the layout only, no memory
         net = GainUNet(base=base, gain_channels=gain_channels)
-    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    return layout_of(net)
 
 
 def matches_state_dict(state_dict: StateDict) -> bool:
@@ -128,9 +128,7 @@ def matches_state_dict(state_dict: StateDict) -> bool:
     if base < 1 or channels not in (1, 3):
         return False
     expected = _expected_shapes(base, channels)
-    if set(state_dict) != set(expected):
-        return False
-    return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
+    return matches_layout(state_dict, expected)
 
 
 LICENSE = "Restora's own architecture (weights: whoever trained them)"

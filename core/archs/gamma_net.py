@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict
+from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
 from core.tensors import ZERO_ONE
 
 ARCHITECTURE = "Restora gamma predictor"
@@ -153,7 +153,7 @@ def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
 def _expected_shapes(features: int) -> dict[str, tuple[int, ...]]:
     with torch.device("meta"):  # the layout only, no memory
         net = GammaNet(features=features)
-    return {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    return layout_of(net)
 
 
 def matches_state_dict(state_dict: StateDict) -> bool:
@@ -162,9 +162,7 @@ def matches_state_dict(state_dict: StateDict) -> bool:
     if first is None or first.ndim != 4 or int(first.shape[0]) < 1:
         return False
     expected = _expected_shapes(int(first.shape[0]))
-    if set(state_dict) != set(expected):
-        return False
-    return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
+    return matches_layout(state_dict, expected)
 
 
 LICENSE = "Restora's own architecture (weights: whoever trained them)"

@@ -15,6 +15,18 @@ from core.tensors import ZERO_ONE, ValueRange
 StateDict = Mapping[str, torch.Tensor]
 
 
+def layout_of(module: nn.Module) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of a module's state dict: the layout a checkpoint must match exactly."""
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def matches_layout(state_dict: StateDict, expected: Mapping[str, tuple[int, ...]]) -> bool:
+    """True when the state dict has exactly these keys, each with this shape."""
+    if set(state_dict) != set(expected):
+        return False
+    return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
+
+
 def first_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Call a network and keep its image: many return (image, extras...)."""
     out = module(x)

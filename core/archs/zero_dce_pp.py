@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict
+from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
 from core.archs.zero_dce import curve_step, skip_body
 from core.tensors import ZERO_ONE
 
@@ -85,15 +85,13 @@ def upsample_curve(curve: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def _expected_shapes() -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in ZeroDCEPP().state_dict().items()}
+    return layout_of(ZeroDCEPP())
 
 
 def matches_state_dict(state_dict: StateDict) -> bool:
     """True when the checkpoint has exactly Zero-DCE++'s keys and shapes."""
     expected = _expected_shapes()
-    if set(state_dict) != set(expected):
-        return False
-    return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
+    return matches_layout(state_dict, expected)
 
 
 def load_descriptor(state_dict: StateDict, scale_factor: int = OFFICIAL_TEST_SCALE) -> ModelDescriptor:
