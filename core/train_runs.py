@@ -722,8 +722,9 @@ def parse_overrides(text: str) -> dict[str, str]:
 
 
 def train_command(preset: str, data: str | Path, val: str | Path | None = None, out: str | Path | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> list[str]:
-    """Arguments after `main.py` that start a new run: ["train", "--preset", ..., "--set", "k=v", ...]."""
+                  overrides: Mapping[str, Any] | None = None, init: str | Path | None = None) -> list[str]:
+    """Arguments after `main.py` that start a new run: ["train", "--preset", ..., "--set", "k=v", ...];
+    `init` is a weight file to fine-tune from."""
     if not preset.strip():
         raise TrainArgsError("Choose a preset.")
     data_dir = Path(str(data).strip()).expanduser() if str(data).strip() else None
@@ -737,6 +738,11 @@ def train_command(preset: str, data: str | Path, val: str | Path | None = None, 
         args += ["--val", str(val_dir)]
     if out is not None and str(out).strip():
         args += ["--out", str(Path(str(out).strip()).expanduser())]
+    if init is not None and str(init).strip():
+        init_file = Path(str(init).strip()).expanduser()
+        if not init_file.is_file():
+            raise TrainArgsError(f"The weight file '{init}' to start from does not exist.")
+        args += ["--init", str(init_file)]
     for key, value in (overrides or {}).items():
         if not str(key).strip() or "=" in str(key) or str(value) == "":
             raise TrainArgsError(f"Bad option {key}={value}.")

@@ -338,6 +338,11 @@ def test_train_command_and_its_errors(tmp_path):
         train_command("p", tmp_path / "nope")
     with pytest.raises(TrainArgsError, match="validation"):
         train_command("p", data, tmp_path / "nope")
+    weights = tmp_path / "start.safetensors"
+    weights.write_bytes(b"x")
+    assert train_command("p", data, init=weights)[5:7] == ["--init", str(weights)]
+    with pytest.raises(TrainArgsError, match="start from"):
+        train_command("p", data, init=tmp_path / "missing.pth")
 
 
 def test_resume_command_needs_a_config(tmp_path):

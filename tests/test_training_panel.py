@@ -270,8 +270,12 @@ def test_start_from_form_builds_the_train_command(panel, tmp_path, monkeypatch):
     panel.form.lr_edit.setText("5e-4")
     panel.form.device_combo.setCurrentText("cpu")
     panel.form.extra_edit.setText("optim.warmup_steps=10")
+    weights = tmp_path / "start.safetensors"
+    weights.write_bytes(b"x")
+    panel.form.init_field.setText(str(weights))
     assert panel.start_from_form()
     args = started["args"]
+    assert args[args.index("--init") + 1] == str(weights)
     assert started["program"] == sys.executable and args[0].endswith("main.py")
     assert args[1:4] == ["train", "--preset", "zero_dce"]
     sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]

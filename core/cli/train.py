@@ -34,6 +34,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="folder that receives the new run folder (default: Restora's runs folder)")
     p.add_argument("--run-dir", help="exact run folder to write")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    p.add_argument("--init", metavar="WEIGHTS", help="fine-tune: start the network from this weight file "
+                   "(a Restora export or an official checkpoint of the same architecture; sets init_weights)")
     p.add_argument("--max-steps", type=int, help="sets train.max_steps")
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps or auto (sets train.device)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -83,6 +85,9 @@ def build_config(args: argparse.Namespace) -> tuple[Any, bool]:
     for key in ("train", "val"):
         if isinstance(data.get(key), str):
             data[key] = _absolute(data[key], base)
+    for key in ("init_weights", "vgg16_weights"):
+        if isinstance(values.get(key), str) and values[key]:
+            values[key] = _absolute(values[key], base)
     if args.data:
         data["train"] = _absolute(args.data, Path.cwd())
     if args.val:
@@ -90,6 +95,8 @@ def build_config(args: argparse.Namespace) -> tuple[Any, bool]:
     for text in args.overrides:
         path, value = parse_override(text)
         nest(path, value, values)
+    if args.init:
+        values["init_weights"] = _absolute(args.init, Path.cwd())
     if args.max_steps is not None:
         nest(["train", "max_steps"], args.max_steps, values)
     if args.device:

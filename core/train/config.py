@@ -103,6 +103,7 @@ class RunConfig:
     preset: str
     name: str = ""  # run-folder name prefix; empty: the preset name
     vgg16_weights: str = ""  # state dict for the perceptual loss (needed only when loss.perceptual > 0)
+    init_weights: str = ""  # generator weights to start from (fine-tuning); empty: the preset's initialisation
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # preset-specific network options
     loss: dict[str, float] = field(default_factory=dict)  # loss name -> weight (0 = unused)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from core.checkpoints import EXPORT_FORMAT
+from core.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict, strip_prefixes
 from core.metrics import psnr_per_image, ssim_tensor
 from core.tensors import ZERO_ONE, check_range, from_model, from_model_tensor, to_model
 from core.train import distributed as dist_utils
@@ -77,7 +77,7 @@ class Trainer:
         self._signal_stop = False
         self._signal_number = 0  # the signal that asked for the stop, announced by the loop
         self._seed_everything(config.train.seed + self.ctx.rank)
-        self._build()
+        self._build(fine_tune=bool(config.init_weights) and not resume)  # a resumed run holds its own weights
         if self.ctx.is_main:
             self.folder.create()
             self.folder.write_config(config_to_toml(config))
@@ -95,9 +95,11 @@ class Trainer:
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
 
-    def _build(self) -> None:
+    def _build(self, fine_tune: bool = False) -> None:
         cfg, dev = self.cfg, self.device
         built = self.preset.build_model(cfg)
+        if fine_tune:  # before EMA and the optimizer see the parameters
+            load_initial_weights(built.generator, cfg.init_weights)
         built.input_range = check_range(built.input_range)
         built.output_range = check_range(built.output_range)
         self.built = built
@@ -551,6 +553,29 @@ class Trainer:
 
 # ------------------------------------------------------------------------------------------ RNG states
 # Stored as tensors and plain numbers so torch.load(weights_only=True) reads the checkpoint.
+
+def load_initial_weights(network: torch.nn.Module, path: str | Path) -> None:
+    """Fine-tuning: copy a weight file's tensors into `network`, strictly (same keys, same shapes).
+    Raises ConfigError naming what does not fit."""
+    try:
+        state = strip_prefixes(read_state_dict(path))
+    except CheckpointError as e:
+        raise ConfigError(f"init_weights: {e}") from None
+    ours = network.state_dict()
+    missing = sorted(set(ours) - set(state))
+    unexpected = sorted(set(state) - set(ours))
+    wrong = sorted(k for k in set(ours) & set(state) if tuple(ours[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        parts = [f"{len(missing)} tensors missing (e.g. {', '.join(missing[:3])})" if missing else "",
+                 f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})" if unexpected else "",
+                 "shapes differ for " + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}"
+                                                  for k in wrong[:3]) if wrong else ""]
+        raise ConfigError(f"init_weights: {Path(path).name} does not fit this preset's network: "
+                          + "; ".join(p for p in parts if p) + ".")
+    with torch.no_grad():
+        for key, value in state.items():
+            ours[key].copy_(value.to(ours[key].dtype))
+
 
 def rng_state() -> dict[str, Any]:
     kind, keys, pos, has_gauss, cached = np.random.get_state()

@@ -33,9 +33,13 @@ class _PresetLoader(QObject):
 
 
 class _FolderField(QWidget):
-    def __init__(self, placeholder: str, title: str, parent: QWidget | None = None) -> None:
+    """A path with a browse button: a folder, or a file when `file_filter` is given."""
+
+    def __init__(self, placeholder: str, title: str, parent: QWidget | None = None, *,
+                 file_filter: str = "") -> None:
         super().__init__(parent)
         self._title = title
+        self._file_filter = file_filter
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
         button = QToolButton()
@@ -56,9 +60,12 @@ class _FolderField(QWidget):
 
     def _browse(self) -> None:
         start = self.text() or str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, self._title, start)
-        if folder:
-            self.edit.setText(folder)
+        if self._file_filter:
+            chosen, _ = QFileDialog.getOpenFileName(self, self._title, start, self._file_filter)
+        else:
+            chosen = QFileDialog.getExistingDirectory(self, self._title, start)
+        if chosen:
+            self.edit.setText(chosen)
 
 
 def _number_field(maximum: int) -> QLineEdit:
@@ -88,6 +95,9 @@ class NewRunForm(QWidget):
         self.data_field = _FolderField("training images", "Dataset folder")
         self.val_field = _FolderField("optional", "Validation folder")
         self.out_field = _FolderField("Restora's runs folder", "Folder for the run")
+        self.init_field = _FolderField("the preset's initialisation", "Weights to fine-tune from",
+                                       file_filter="Weights (*.safetensors *.pth *.pt *.ckpt *.bin);;All files (*)")
+        self.init_field.setToolTip("Fine-tune: start from these weights (same architecture as the preset)")
         self.steps_edit = _number_field(1_000_000_000)
         self.batch_edit = _number_field(65536)
         self.lr_edit = QLineEdit()
@@ -111,6 +121,7 @@ class NewRunForm(QWidget):
         form.addRow("Dataset", self.data_field)
         form.addRow("Validation", self.val_field)
         form.addRow("Save in", self.out_field)
+        form.addRow("Start from", self.init_field)
         form.addRow("Steps", self.steps_edit)
         form.addRow("Batch size", self.batch_edit)
         form.addRow("Learning rate", self.lr_edit)
@@ -199,4 +210,4 @@ class NewRunForm(QWidget):
     def command_args(self) -> list[str]:
         """Arguments after main.py; raises TrainArgsError with a message for the user."""
         return train_command(self.preset(), self.data_field.text(), self.val_field.text() or None,
-                             self.out_field.text() or None, self.overrides())
+                             self.out_field.text() or None, self.overrides(), self.init_field.text() or None)
