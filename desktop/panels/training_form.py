@@ -43,7 +43,8 @@ class _FolderField(QWidget):
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
         button = QToolButton()
-        button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+        icon = QStyle.StandardPixmap.SP_FileIcon if file_filter else QStyle.StandardPixmap.SP_DirOpenIcon
+        button.setIcon(self.style().standardIcon(icon))
         button.setToolTip(f"Choose the {title.lower()}")
         button.clicked.connect(self._browse)
         layout = QHBoxLayout(self)
