@@ -158,3 +158,31 @@ def test_cli_param_syntax():
         eval_cli.parse_params(["clip_limit=3"])
     with pytest.raises(SystemExit):
         _parse(["eval", "lowlight", "--engine", "x"])  # no data source
+
+
+def test_cli_compares_a_weight_file_with_the_default(photos_dir, registry, tmp_path, capsys, no_default_weights):
+    import torch
+    from safetensors.torch import save_file
+
+    from core.archs.zero_dce_pp import ZeroDCEPP
+
+    torch.manual_seed(0)
+    weights = tmp_path / "run" / "best.safetensors"
+    weights.parent.mkdir()
+    save_file(ZeroDCEPP(scale_factor=1).state_dict(), str(weights))
+    spec = f"lowlight.zero_dce_pp@{weights}"
+    out = tmp_path / "report.json"
+    args = _parse(["eval", "lowlight", "--engine", "lowlight.zero_dce_pp", "--engine", spec,
+                   "--unpaired", str(photos_dir), "--param", f"{spec}:curve_resolution=64", "--json", str(out)])
+    assert eval_cli.run(args, registry=registry) == 1  # the default has no weights here; the file does
+    rows = {e["engine_id"]: e for e in json.loads(out.read_text())["engines"]}
+    assert "weights" in rows["lowlight.zero_dce_pp"]["error"]
+    assert rows[spec]["error"] is None and rows[spec]["metrics"]["exposure"] > 0
+    assert spec in capsys.readouterr().out
+    for bad, message in ((f"lowlight.clahe@{weights}", "no weight file to replace"),
+                         (f"lowlight.zero_dce_pp@{tmp_path / 'nope.pth'}", "no weight file at"),
+                         ("lowlight.zero_dce_pp@", "ENGINE_ID@WEIGHT_FILE"),
+                         (f"lowlight.nope@{weights}", "Known engines")):
+        with pytest.raises(eval_cli.EvalArgumentError, match=message):
+            eval_cli.run(_parse(["eval", "lowlight", "--engine", bad, "--unpaired", str(photos_dir)]),
+                         registry=registry)

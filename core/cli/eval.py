@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tasks = p.add_subparsers(dest="eval_task", metavar="TASK", required=True)
     low = tasks.add_parser("lowlight", help="low-light engines: PSNR/SSIM on pairs, or no-reference figures")
     low.add_argument("--engine", action="append", required=True, metavar="ID", dest="engines",
-                     help="engine id to evaluate (repeat for several), e.g. lowlight.clahe")
+                     help="engine id to evaluate (repeat for several), e.g. lowlight.clahe; ID@WEIGHTS runs a "
+                          "learned engine with another weight file, e.g. lowlight.zero_dce_pp@run/checkpoints/"
+                          "best.safetensors, so a training run can be compared with the defaults")
     source = low.add_mutually_exclusive_group(required=True)
     source.add_argument("--pairs", metavar="DIR", type=Path, help="folder with low/ and high/ (same file names)")
     source.add_argument("--unpaired", metavar="DIR", type=Path, help="folder of dark photos (no references)")
@@ -48,6 +50,31 @@ def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
     return params
 
 
+def engines_with_weights(specs: list[str], registry: Any, device: Any) -> dict[str, Any]:
+    """Engines for the 'ID@WEIGHTS' specs, keyed by the spec: a learned engine reading another weight file."""
+    from core.engines.lowlight.learned import LearnedLowLightEngine
+    from core.engines.registry import UnknownEngineError
+
+    built: dict[str, Any] = {}
+    for spec in specs:
+        engine_id, at, weights = spec.partition("@")
+        if not at:
+            continue
+        if not engine_id or not weights:
+            raise EvalArgumentError(f"--engine {spec!r}: write it as ENGINE_ID@WEIGHT_FILE")
+        try:
+            cls = registry.get(engine_id)
+        except UnknownEngineError as e:
+            raise EvalArgumentError(str(e)) from None
+        if not issubclass(cls, LearnedLowLightEngine):
+            raise EvalArgumentError(f"--engine {spec!r}: {engine_id} has no weight file to replace.")
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise EvalArgumentError(f"--engine {spec!r}: there is no weight file at {path}.")
+        built[spec] = cls(device=device, weights=path)
+    return built
+
+
 def run(args: argparse.Namespace, registry: Any = None) -> int:
     from core.evaluation import lowlight as ev
     from core.imageio import write_atomic
@@ -55,8 +82,13 @@ def run(args: argparse.Namespace, registry: Any = None) -> int:
     def progress(done: int, total: int, message: str = "") -> None:
         print(f"\r[{done}/{total}] {message[:60]:<60}", end="", file=sys.stderr, flush=True)
 
+    if registry is None and any("@" in spec for spec in args.engines):
+        from core.engines.registry import default_registry
+
+        registry = default_registry()
     common: dict[str, Any] = dict(registry=registry, device=args.device, params=parse_params(args.param),
-                                  max_side=args.max_side, progress=progress)
+                                  max_side=args.max_side, progress=progress,
+                                  engines=engines_with_weights(args.engines, registry, args.device))
     if args.pairs is not None:
         report = ev.evaluate_pairs(args.engines, args.pairs, **common)
     elif args.unpaired is not None:
