@@ -8,6 +8,7 @@ with a guard gap before it: no held-out scene has an exposure in training.
 makes (as symbolic links, nothing is copied):
     zero-ref-train/       ids 1..1580, every exposure (zero-reference training)
     well-exposed-train/   ids 1..1580 whose exposure is normal (synthetic pairs for supervised training)
+    under-exposed-train/  ids 1..1580 darker than normal (zero-reference training of a brightening model)
     well-exposed-holdout/ ids 1601.. with normal exposure (synthetic pairs for evaluation)
     dark-holdout/         ids 1601.. that are underexposed (unpaired evaluation)
 """
@@ -34,9 +35,12 @@ def exposure_stats(path: Path) -> tuple[float, float, float]:
     return float(rgb.mean()), float((peak > 0.98).mean()), float((peak < 0.02).mean())
 
 
+WELL_EXPOSED_MEAN = (0.3, 0.65)
+
+
 def is_well_exposed(stats: tuple[float, float, float]) -> bool:
     mean, highlights, shadows = stats
-    return 0.3 < mean < 0.65 and highlights < 0.05 and shadows < 0.05
+    return WELL_EXPOSED_MEAN[0] < mean < WELL_EXPOSED_MEAN[1] and highlights < 0.05 and shadows < 0.05
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no numbered .jpg photos in {args.source}", file=sys.stderr)
         return 1
     folders = {name: args.out / name for name in
-               ("zero-ref-train", "well-exposed-train", "well-exposed-holdout", "dark-holdout")}
+               ("zero-ref-train", "well-exposed-train", "under-exposed-train", "well-exposed-holdout", "dark-holdout")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
@@ -63,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             targets.append("zero-ref-train")
             if is_well_exposed(stats):
                 targets.append("well-exposed-train")
+            elif stats[0] <= WELL_EXPOSED_MEAN[0]:
+                targets.append("under-exposed-train")
         elif ident >= HOLDOUT_FIRST_ID:
             if is_well_exposed(stats):
                 targets.append("well-exposed-holdout")
