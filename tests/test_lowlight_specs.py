@@ -179,3 +179,20 @@ def test_damaged_export_metadata_is_a_clear_error_and_imports_nothing(tmp_path: 
     with pytest.raises(CheckpointError, match="damaged metadata"):
         store.import_file(path)
     assert store.list() == [] and [p.name for p in store.root.iterdir() if p.name != "manifest.json"] == []
+
+
+def test_layout_mismatch_names_missing_unexpected_and_reshaped_tensors():
+    from core.archs.spec import layout_mismatch, layout_of, matches_layout
+
+    expected = layout_of(ZeroDCEPP(scale_factor=1))
+    state = dict(ZeroDCEPP(scale_factor=1).state_dict())
+    assert layout_mismatch(state, expected) == "" and matches_layout(state, expected)
+    first, second = sorted(expected)[:2]
+    del state[first]
+    state["extra.weight"] = torch.zeros(1)
+    state[second] = torch.zeros(7, 7)
+    text = layout_mismatch(state, expected)
+    assert f"1 tensors missing (e.g. {first})" in text
+    assert "1 unexpected (e.g. extra.weight)" in text
+    assert f"shapes differ for {second} (7, 7) vs {expected[second]}" in text
+    assert not matches_layout(state, expected)

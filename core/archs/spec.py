@@ -27,6 +27,22 @@ def matches_layout(state_dict: StateDict, expected: Mapping[str, tuple[int, ...]
     return all(tuple(state_dict[k].shape) == shape for k, shape in expected.items())
 
 
+def layout_mismatch(state_dict: StateDict, expected: Mapping[str, tuple[int, ...]], limit: int = 3) -> str:
+    """How the state dict departs from the layout, in words (up to `limit` examples each); "" if it matches."""
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state_dict) if tuple(state_dict[k].shape) != expected[k])
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} tensors missing (e.g. {', '.join(missing[:limit])})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:limit])})")
+    if wrong:
+        parts.append("shapes differ for " + ", ".join(f"{k} {tuple(state_dict[k].shape)} vs {expected[k]}"
+                                                      for k in wrong[:limit]))
+    return "; ".join(parts)
+
+
 def first_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Call a network and keep its image: many return (image, extras...)."""
     out = module(x)

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from core.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict, strip_prefixes
+from core.archs.spec import layout_mismatch, layout_of
+from core.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict
 from core.metrics import psnr_per_image, ssim_tensor
 from core.tensors import ZERO_ONE, check_range, from_model, from_model_tensor, to_model
 from core.train import distributed as dist_utils
@@ -555,26 +556,16 @@ class Trainer:
 # Stored as tensors and plain numbers so torch.load(weights_only=True) reads the checkpoint.
 
 def load_initial_weights(network: torch.nn.Module, path: str | Path) -> None:
-    """Fine-tuning: copy a weight file's tensors into `network`, strictly (same keys, same shapes).
+    """Fine-tuning: load a weight file into `network`, strictly (same keys, same shapes).
     Raises ConfigError naming what does not fit."""
     try:
-        state = strip_prefixes(read_state_dict(path))
+        state = read_state_dict(path)
     except CheckpointError as e:
         raise ConfigError(f"init_weights: {e}") from None
-    ours = network.state_dict()
-    missing = sorted(set(ours) - set(state))
-    unexpected = sorted(set(state) - set(ours))
-    wrong = sorted(k for k in set(ours) & set(state) if tuple(ours[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or wrong:
-        parts = [f"{len(missing)} tensors missing (e.g. {', '.join(missing[:3])})" if missing else "",
-                 f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})" if unexpected else "",
-                 "shapes differ for " + ", ".join(f"{k} {tuple(state[k].shape)} vs {tuple(ours[k].shape)}"
-                                                  for k in wrong[:3]) if wrong else ""]
-        raise ConfigError(f"init_weights: {Path(path).name} does not fit this preset's network: "
-                          + "; ".join(p for p in parts if p) + ".")
-    with torch.no_grad():
-        for key, value in state.items():
-            ours[key].copy_(value.to(ours[key].dtype))
+    mismatch = layout_mismatch(state, layout_of(network))
+    if mismatch:
+        raise ConfigError(f"init_weights: {Path(path).name} does not fit this preset's network: {mismatch}.")
+    network.load_state_dict(state, strict=True)
 
 
 def rng_state() -> dict[str, Any]:

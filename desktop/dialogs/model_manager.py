@@ -19,7 +19,7 @@ from desktop.panels.restore_panel import Banner
 from desktop.workers import JobHandle, WorkerPool
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors", ".bin")
-IMPORT_FILTER = "Checkpoints (*.pth *.pt *.ckpt *.safetensors *.bin);;All files (*)"
+CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.ckpt *.safetensors *.bin);;All files (*)"
 
 
 def human_size(value: Any) -> str:
@@ -253,7 +253,7 @@ class ModelManagerDialog(QDialog):
 
     # --- buttons and drops ------------------------------------------------------------------------
     def _pick_import(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import checkpoints", "", IMPORT_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import checkpoints", "", CHECKPOINT_FILTER)
         self.import_files(paths)
 
     def _remove_selected(self) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QToolButton, QWidget)
 
 from core.train_runs import FORM_KEYS, PresetInfo, TrainArgsError, list_presets, parse_overrides, train_command
+from desktop.dialogs.model_manager import CHECKPOINT_FILTER
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps")
 PRESET_DEFAULT = "preset default"
@@ -32,7 +33,7 @@ class _PresetLoader(QObject):
             self.failed.emit(str(e) or type(e).__name__)
 
 
-class _FolderField(QWidget):
+class _PathField(QWidget):
     """A path with a browse button: a folder, or a file when `file_filter` is given."""
 
     def __init__(self, placeholder: str, title: str, parent: QWidget | None = None, *,
@@ -93,11 +94,11 @@ class NewRunForm(QWidget):
         self.preset_info = QLabel("")
         self.preset_info.setWordWrap(True)
         self.preset_info.setStyleSheet("color: #8a8d94; font-size: 9pt;")
-        self.data_field = _FolderField("training images", "Dataset folder")
-        self.val_field = _FolderField("optional", "Validation folder")
-        self.out_field = _FolderField("Restora's runs folder", "Folder for the run")
-        self.init_field = _FolderField("the preset's initialisation", "Weights to fine-tune from",
-                                       file_filter="Weights (*.safetensors *.pth *.pt *.ckpt *.bin);;All files (*)")
+        self.data_field = _PathField("training images", "Dataset folder")
+        self.val_field = _PathField("optional", "Validation folder")
+        self.out_field = _PathField("Restora's runs folder", "Folder for the run")
+        self.init_field = _PathField("the preset's initialisation", "Weights to fine-tune from",
+                                       file_filter=CHECKPOINT_FILTER)
         self.init_field.setToolTip("Fine-tune: start from these weights (same architecture as the preset)")
         self.steps_edit = _number_field(1_000_000_000)
         self.batch_edit = _number_field(65536)
