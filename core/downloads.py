@@ -7,7 +7,6 @@ a wrong checksum removes the download. Cancelling keeps the `.part` file for the
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import socket
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import core
 from core.errors import CancelledError, RestoraError
+from core.fileio import sha256_file
 from core.jobs import CancelToken, Progress, no_progress
 
 
@@ -32,16 +32,6 @@ class ChecksumError(DownloadError):
 
 def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
-
-
-def sha256_file(path: Path, cancel: CancelToken | None = None, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(url: str, dest: Path, *, sha256: str | None, size: int | None = None, progress: Progress = no_progress,

@@ -43,11 +43,19 @@ class OverwriteRefusedError(ImageError):
     pass
 
 
-class DiskFullError(ImageError):
+class FileWriteError(RestoraError, OSError):
+    """A file could not be written; whatever was at its place is unchanged (core.fileio)."""
+
+
+class DiskFullError(FileWriteError, ImageError):
     pass
 
 
-class ImageWriteError(ImageError):
+class WritePermissionError(FileWriteError, ImagePermissionError):
+    pass
+
+
+class ImageWriteError(FileWriteError, ImageError):
     pass
 
 

@@ -6,10 +6,8 @@ Pillow would truncate to 8 bits. Every failure is one of the typed errors in cor
 
 from __future__ import annotations
 
-import errno
 import io
 import os
-import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from core import errors
+from core.fileio import atomic_write
 from core.photo import Photo, PhotoMeta
 
 # Our own pixel limit (below) replaces Pillow's decompression-bomb guard, which is global and fixed.
@@ -442,41 +441,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _file_mode(target: Path) -> int:
-    """The replaced file's permissions, or the usual ones for a new file (0666 less the umask)."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def write_atomic(target: Path, data: bytes) -> None:
-    """Write bytes to a temp file beside the target, fsync, then rename over it: never a half-written file."""
+    """Write a photo's bytes atomically (core.fileio); a missing folder is an ImageWriteError."""
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.exists():
         raise errors.ImageWriteError(f"The folder {folder} does not exist.")
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".restora-tmp", dir=folder)
-        os.chmod(tmp_name, _file_mode(target))  # mkstemp makes 0600; a saved photo gets normal permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
-    except PermissionError as e:
-        raise errors.ImagePermissionError(f"Restora may not write to {folder}: permission denied.") from e
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise errors.DiskFullError(
-                f"The disk holding {folder} is full: {target.name} was not written and nothing was changed.") from e
-        raise errors.ImageWriteError(f"Could not write {target}: {e.strerror or e}.") from e
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
+    atomic_write(target, data)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from core import paths
+from core.fileio import atomic_write_text
 
 SETTINGS_FILE = "settings.json"
 
@@ -36,12 +35,4 @@ def set_setting(key: str, value: Any) -> None:
         data.pop(key, None)
     else:
         data[key] = value
-    target = settings_path()
-    fd, tmp = tempfile.mkstemp(prefix=".settings.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(settings_path(), json.dumps(data, indent=2, sort_keys=True))

@@ -38,8 +38,9 @@ def find_mask(photo_path: Path) -> Path | None:
     return None
 
 
-def run_batch(input_dir: str | Path, output_dir: str | Path, engine_cls: Any, params: dict[str, Any],
+def run_batch(input_dir: str | Path, output_dir: str | Path, engine: Any, params: dict[str, Any],
               device: str = "cpu", progress=None, cancel=None) -> BatchReport:
+    from core.engines.request import EngineRequest
     from core.errors import CancelledError, RestoraError
     from core.imageio import load_photo, save_photo
     from core.jobs import CancelToken, ScaledProgress, no_progress
@@ -53,7 +54,7 @@ def run_batch(input_dir: str | Path, output_dir: str | Path, engine_cls: Any, pa
     dst.mkdir(parents=True, exist_ok=True)
     files = batch_inputs(src)
     report = BatchReport()
-    engine = engine_cls(device=device)
+    runner = engine.on_device(device)
     steps = 100
     for i, path in enumerate(files):
         progress(i * steps, len(files) * steps, path.name)
@@ -61,14 +62,14 @@ def run_batch(input_dir: str | Path, output_dir: str | Path, engine_cls: Any, pa
             cancel.raise_if_cancelled()
             photo = load_photo(path)
             mask = None
-            if engine.requirements.needs_mask:
+            if runner.requirements.needs_mask:
                 mask_path = find_mask(path)
                 if mask_path is None:
-                    raise RestoraError(f"no mask: {engine_cls.title} needs {path.stem}{MASK_SUFFIX}.png beside it")
+                    raise RestoraError(f"no mask: {runner.title} needs {path.stem}{MASK_SUFFIX}.png beside it")
                 mask = load_mask(mask_path, (photo.height, photo.width))
             sub = ScaledProgress(lambda d, t, m="": progress(d, t, f"{path.name}: {m}" if m else path.name),
                                  i * steps, steps, len(files) * steps)
-            result = engine.run(photo, mask, params, progress=sub, cancel=cancel)
+            result = runner.run(EngineRequest(photo, mask, None, params, sub, cancel))
             report.written.append(save_photo(result.photo, dst / path.name))
         except CancelledError:
             report.cancelled = True

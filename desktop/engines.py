@@ -9,10 +9,10 @@ from typing import Any
 
 
 def discover_engines(progress: Any = None, cancel: Any = None) -> tuple[list[type], list[str]]:
-    """(engine classes, notes about what could not be loaded)."""
+    """(engines, notes about what could not be loaded)."""
     from core.engines.registry import default_registry
 
-    engines: list[type] = list(default_registry().list())
+    engines: list = list(default_registry().list())
     notes: list[str] = []
     known = {e.id for e in engines}
     try:
@@ -21,7 +21,9 @@ def discover_engines(progress: Any = None, cancel: Any = None) -> tuple[list[typ
     except ImportError:
         return engines, notes  # the model store is not part of this build yet
     try:
-        for engine in store_engines(ModelStore()):
+        for factory in store_engines(ModelStore()):
+            engine = factory(device=None)
+            engine.factory = factory
             if engine.id not in known:
                 engines.append(engine)
                 known.add(engine.id)

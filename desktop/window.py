@@ -462,7 +462,7 @@ class MainWindow(QMainWindow):
             self.open_path(photos[0])
 
     # --- running engines --------------------------------------------------------------------------
-    def run_engine(self, engine_cls, params: dict[str, Any]) -> JobHandle | None:
+    def run_engine(self, engine, params: dict[str, Any]) -> JobHandle | None:
         from desktop.canvas.display import make_display
 
         current = self.versions.current
@@ -473,47 +473,56 @@ class MainWindow(QMainWindow):
             self.restore_panel.show_error("A job is already running: wait for it or cancel it.")
             return None
         mask = None
-        if engine_cls.requirements.needs_mask:
+        if engine.requirements.needs_mask:
             if self.canvas.mask_layer.is_empty():
-                self.restore_panel.show_error(f"{engine_cls.title} needs a mask: paint over the area to fill "
+                self.restore_panel.show_error(f"{engine.title} needs a mask: paint over the area to fill "
                                               "with the brush (B), rectangle (R) or lasso (L).")
                 self.canvas.set_tool(Tool.BRUSH)
                 return None
             mask = self.canvas.mask_layer.mask.copy()  # a plain copy here; thresholding happens in the worker
         photo, device = current.photo, self.device
         run_params = dict(params)
+        regions = self._user_regions() if engine.task == "face" else None
 
         def job(progress, cancel):
+            from core.engines.request import EngineRequest
             from core.masks import check_mask
 
             started = time.perf_counter()
             engine_mask = None if mask is None else check_mask(mask, (photo.height, photo.width))
-            engine = engine_cls(device=device)
-            result = engine.run(photo, engine_mask, run_params, progress=progress, cancel=cancel)
+            runner = engine.on_device(device)
+            result = runner.run(EngineRequest(photo, engine_mask, regions, run_params, progress, cancel))
             return result, make_display(result.photo), time.perf_counter() - started
 
-        handle = self.pool.submit(job, name=engine_cls.title, device=device)
+        handle = self.pool.submit(job, name=engine.title, device=device)
         handle.on(progress=self.restore_panel.set_progress)
-        handle.on(succeeded=lambda out: self._run_done(engine_cls, run_params, *out))
+        handle.on(succeeded=lambda out: self._run_done(engine, run_params, *out))
         handle.on(failed=lambda message, _d: self.restore_panel.show_error(message))
         handle.on(cancelled=lambda message: self.restore_panel.show_note(message))
         handle.on(finished=lambda: self.restore_panel.set_busy(False))
-        self.restore_panel.set_busy(True, f"Running {engine_cls.title}…")
+        self.restore_panel.set_busy(True, f"Running {engine.title}…")
         self.run_job = handle
         return handle
 
-    def _run_done(self, engine_cls, params: dict[str, Any], result, display, seconds: float) -> None:
-        changed = {k: v for k, v in params.items() if v != engine_cls.defaults().get(k)}
+    def _run_done(self, engine, params: dict[str, Any], result, display, seconds: float) -> None:
+        changed = {k: v for k, v in params.items() if v != engine.defaults().get(k)}
         detail = ", ".join(f"{k}={v}" for k, v in changed.items())
-        label = engine_cls.title + (f" ({detail})" if detail else "")
-        version = self.versions.add(result.photo, display, label, engine_id=engine_cls.id, params=params,
+        label = engine.title + (f" ({detail})" if detail else "")
+        version = self.versions.add(result.photo, display, label, engine_id=engine.id, params=params,
                                     regions=list(result.regions), notes=list(result.notes), seconds=seconds)
         if result.regions:
-            self.canvas.regions.set_regions(list(result.regions), "engine")
+            self.canvas.regions.set_regions([r.int_box for r in result.regions], "engine")
         if result.notes:
             self.restore_panel.show_note("\n".join(result.notes))
-        self.statusBar().showMessage(f"{engine_cls.title} finished in {seconds:.1f} s", 6000)
+        self.statusBar().showMessage(f"{engine.title} finished in {seconds:.1f} s", 6000)
         self.version_added.emit(version)
+
+    def _user_regions(self):
+        """The face boxes on the canvas as engine regions (None when there are none)."""
+        from core.regions import Region
+
+        boxes = self.canvas.regions.regions()
+        return tuple(Region(tuple(float(v) for v in b), source="user") for b in boxes) or None
 
     def cancel_run(self) -> None:
         if self.run_job is not None and not self.run_job.done:

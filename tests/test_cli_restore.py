@@ -9,6 +9,7 @@ from PIL import Image
 import main
 from core.errors import CancelledError
 from core.imageio import load_photo
+from core.engines.request import EngineRequest
 from tests.conftest import gradient_image
 
 
@@ -104,11 +105,11 @@ def test_telea_engine_keeps_16_bit_precision(tmp_path):
     rgb = rng.random((20, 20, 3), dtype=np.float32)
     mask = np.zeros((20, 20), np.uint8)
     mask[5:9, 5:9] = 255
-    result = OpenCVInpaint().run(Photo(rgb=rgb), mask=mask)
+    result = OpenCVInpaint().run(EngineRequest(Photo(rgb=rgb), mask=mask))
     assert np.array_equal(result.photo.rgb[mask == 0], rgb[mask == 0])
     flat = np.full((20, 20, 3), 0.4, np.float32)
     flat[mask == 255] = 1.0
-    filled = OpenCVInpaint().run(Photo(rgb=flat), mask=mask).photo.rgb
+    filled = OpenCVInpaint().run(EngineRequest(Photo(rgb=flat), mask=mask)).photo.rgb
     assert np.abs(filled - 0.4).max() < 1e-4  # a hole in a flat 16-bit area is filled with that value
     with pytest.raises(Exception, match="mask"):
-        OpenCVInpaint().run(Photo(rgb=rgb), mask=np.zeros((3, 3), np.uint8))
+        OpenCVInpaint().run(EngineRequest(Photo(rgb=rgb), mask=np.zeros((3, 3), np.uint8)))

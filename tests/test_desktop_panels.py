@@ -35,8 +35,8 @@ class Invert(Engine):
     title = "Invert"
     params = SCHEMA
 
-    def process(self, photo, mask, params, progress, cancel):
-        return EngineResult(photo.with_rgb(1.0 - photo.rgb))
+    def process(self, request):
+        return EngineResult(request.photo.with_rgb(1.0 - request.photo.rgb))
 
 
 def test_param_form_is_built_from_the_schema(qtbot):
@@ -54,7 +54,7 @@ def test_param_form_is_built_from_the_schema(qtbot):
     form.control("mode").setCurrentText("best")
     form.control("iterations").setValue(9)
     assert form.values()["mode"] == "best" and form.values()["iterations"] == 9
-    assert Invert.resolve_params(form.values())  # whatever the form produces, the engine accepts
+    assert Invert().resolve_params(form.values())  # whatever the form produces, the engine accepts
     form.reset()
     assert form.values()["iterations"] == 4
     labels = [form._layout.itemAt(i, form._layout.ItemRole.LabelRole).widget() for i in range(5)]
@@ -66,13 +66,14 @@ def test_restore_panel_lists_engines_by_task_and_emits_run(qtbot):
 
     panel = RestorePanel()
     qtbot.addWidget(panel)
-    panel.set_engines([OpenCVInpaint, Invert])
+    invert = Invert()
+    panel.set_engines([OpenCVInpaint(), invert])
     tasks = [panel.task_combo.itemData(i) for i in range(panel.task_combo.count())]
     assert tasks == ["inpaint", "general"]
-    assert panel.select_engine("test.invert") and panel.current_engine() is Invert
+    assert panel.select_engine("test.invert") and panel.current_engine() is invert
     with qtbot.waitSignal(panel.run_requested) as sig:
         panel.run_button.click()
-    assert sig.args[0] is Invert and sig.args[1]["mode"] == "fast"
+    assert sig.args[0] is invert and sig.args[1]["mode"] == "fast"
 
 
 @dataclass
@@ -167,7 +168,7 @@ def test_batch_dialog_continues_past_a_bad_file_and_reports_it(qtbot, tmp_path):
     for name in ("a.png", "c.png"):
         Image.fromarray(gradient_image(20, 30)).save(src / name)
     (src / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
-    dialog = BatchDialog(WorkerPool(), [Invert])
+    dialog = BatchDialog(WorkerPool(), [Invert()])
     qtbot.addWidget(dialog)
     dialog.input_dir.setText(str(src))
     dialog.output_dir.setText(str(dst))
@@ -182,7 +183,7 @@ def test_batch_dialog_continues_past_a_bad_file_and_reports_it(qtbot, tmp_path):
 
 
 def test_batch_dialog_refuses_the_input_folder_as_output(qtbot, tmp_path):
-    dialog = BatchDialog(WorkerPool(), [Invert])
+    dialog = BatchDialog(WorkerPool(), [Invert()])
     qtbot.addWidget(dialog)
     dialog.input_dir.setText(str(tmp_path))
     dialog.output_dir.setText(str(tmp_path))

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import QThread
 
 from core.engines.base import Engine, EngineResult, Param
+from core.regions import Region
 from core.photo import Photo
 from desktop.responsiveness import measure_stalls_during
 from desktop.window import MainWindow
@@ -26,12 +27,13 @@ class SlowBrighten(Engine):
     params = (Param("steps", "int", 10, "How many steps.", min=1, max=100),
               Param("gain", "float", 1.5, "Brightness gain.", min=1.0, max=4.0, step=0.1))
 
-    def process(self, photo, mask, params, progress, cancel):
+    def process(self, request):
+        photo, params, progress, cancel = request.photo, request.params, request.progress, request.cancel
         for i in range(params["steps"]):
             cancel.raise_if_cancelled()
             time.sleep(0.03)
             progress(i + 1, params["steps"], "Brightening")
-        return EngineResult(photo.with_rgb(np.clip(photo.rgb * params["gain"], 0, 1)), regions=[(2, 3, 10, 12)],
+        return EngineResult(photo.with_rgb(np.clip(photo.rgb * params["gain"], 0, 1)), regions=[Region((2, 3, 10, 12))],
                             notes=["brightened"])
 
 
@@ -104,7 +106,7 @@ def test_run_adds_a_version_while_the_gui_keeps_running(qtbot):
     qtbot.addWidget(window)
     window.show()
     window.set_photo(Photo.from_uint8(gradient_image(60, 80)))
-    window.restore_panel.set_engines([SlowBrighten])
+    window.restore_panel.set_engines([SlowBrighten()])
     window.restore_panel.form.set_values({"steps": 8})
     with qtbot.waitSignal(window.restore_panel.run_requested):
         window.restore_panel.run_button.click()
@@ -126,8 +128,8 @@ def test_cancel_a_run_keeps_the_photo(qtbot):
     qtbot.addWidget(window)
     window.show()
     window.set_photo(Photo.from_uint8(gradient_image(30, 40)))
-    window.restore_panel.set_engines([SlowBrighten])
-    handle = window.run_engine(SlowBrighten, {"steps": 100})
+    window.restore_panel.set_engines([SlowBrighten()])
+    handle = window.run_engine(SlowBrighten(), {"steps": 100})
     qtbot.waitUntil(lambda: handle.state == "running", timeout=5000)
     window.restore_panel.cancel_button.click()
     qtbot.waitUntil(lambda: handle.delivered, timeout=5000)
@@ -143,10 +145,10 @@ def test_inpaint_needs_a_mask_then_runs_with_it(qtbot):
     qtbot.addWidget(window)
     window.show()
     window.set_photo(Photo.from_uint8(gradient_image(40, 50)))
-    assert window.run_engine(OpenCVInpaint, {}) is None  # no mask yet: a message, no job
+    assert window.run_engine(OpenCVInpaint(), {}) is None  # no mask yet: a message, no job
     assert "mask" in window.restore_panel.banner.text()
     window.canvas.mask_layer.fill_rect((10, 10, 8, 8))
-    handle = window.run_engine(OpenCVInpaint, {"radius": 3})
+    handle = window.run_engine(OpenCVInpaint(), {"radius": 3})
     qtbot.waitUntil(lambda: handle.delivered, timeout=10000)
     assert handle.state == "succeeded", handle.error
     assert len(window.versions) == 2 and "radius=3" in window.versions.current.label

@@ -20,6 +20,7 @@ from core.jobs import CancelToken
 from core.photo import Photo
 from core.store import ModelStore, wrap_spandrel
 from core.tensors import from_model, to_model
+from core.engines.request import EngineRequest
 from tests.test_downloads import serve
 from tests.test_store import compact, save_compact
 
@@ -42,14 +43,14 @@ def _photo(rng: np.random.Generator, h: int = 192, w: int = 256, alpha: bool = T
 def test_imported_upscaler_runs_tiled_end_to_end(tmp_path: Path, rng: np.random.Generator):
     store = ModelStore()
     entry = store.import_file(save_compact(tmp_path / "compact-x2.pth", seed=5), license_note="test only")
-    engine_cls = imported_engine(entry, store)
+    engine_cls = imported_engine(entry, store)(device="cpu")
     assert engine_cls.id == "model.compact-x2" and engine_cls.task == "general"
     assert "compact-x2" in engine_cls.title and "Compact" in engine_cls.title
     assert [p.name for p in engine_cls.params] == ["tile", "overlap", "precision"]
     photo = _photo(rng)
     progress: list[tuple[int, int]] = []
-    result = engine_cls(device="cpu").run(photo, params={"tile": 64, "overlap": 32},
-                                          progress=lambda d, t, m="": progress.append((d, t)))
+    result = engine_cls.run(EngineRequest(photo, params={"tile": 64, "overlap": 32},
+                                          progress=lambda d, t, m="": progress.append((d, t))))
     out = result.photo
     assert out.rgb.shape == (384, 512, 3) and out.rgb.dtype == np.float32  # upscaled, returned as is
     assert out.alpha is not None and out.alpha.shape == (384, 512)
@@ -70,8 +71,8 @@ def test_descriptor_is_loaded_once_per_engine(tmp_path: Path, rng: np.random.Gen
     monkeypatch.setattr(store, "load", lambda name, device="cpu": loads.append(name) or real_load(name, device))
     engine = imported_engine(entry, store)(device="cpu")
     photo = _photo(rng, 32, 40, alpha=False)
-    engine.run(photo)
-    engine.run(photo)
+    engine.run(EngineRequest(photo))
+    engine.run(EngineRequest(photo))
     assert loads == ["a"]
 
 
@@ -80,9 +81,9 @@ def test_params_are_checked(tmp_path: Path, rng: np.random.Generator):
     entry = store.import_file(save_compact(tmp_path / "a.pth"))
     engine = imported_engine(entry, store)(device="cpu")
     with pytest.raises(ParamError, match="precision"):
-        engine.run(_photo(rng, 16, 16), params={"precision": "int8"})
+        engine.run(EngineRequest(_photo(rng, 16, 16), params={"precision": "int8"}))
     with pytest.raises(ParamError, match="tile"):
-        engine.run(_photo(rng, 16, 16), params={"tile": -5})
+        engine.run(EngineRequest(_photo(rng, 16, 16), params={"tile": -5}))
 
 
 def test_cancel_stops_the_run(tmp_path: Path, rng: np.random.Generator):
@@ -91,7 +92,7 @@ def test_cancel_stops_the_run(tmp_path: Path, rng: np.random.Generator):
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):
-        imported_engine(entry, store)(device="cpu").run(_photo(rng, 64, 64), params={"tile": 32}, cancel=token)
+        imported_engine(entry, store)(device="cpu").run(EngineRequest(_photo(rng, 64, 64), params={"tile": 32}, cancel=token))
 
 
 def test_store_engines_register_cleanly(tmp_path: Path):
@@ -112,11 +113,11 @@ def test_fixed_size_face_model_points_to_the_face_engine(tmp_path: Path, rng: np
     torch.save(net.state_dict(), tmp_path / "rf.pth")
     store = ModelStore()
     entry = store.import_file(tmp_path / "rf.pth")
-    engine_cls = imported_engine(entry, store)
+    engine_cls = imported_engine(entry, store)(device="cpu")
     assert engine_cls.task == "face" and engine_cls.requirements.square
     assert [p.name for p in engine_cls.params] == ["precision"]  # nothing to tile
     with pytest.raises(FaceModelNeedsFaceEngineError, match="face-restoration engine"):
-        engine_cls(device="cpu").run(_photo(rng, 64, 64))
+        engine_cls.run(EngineRequest(_photo(rng, 64, 64)))
 
 
 class _TinyInpaint(torch.nn.Module):
@@ -155,12 +156,12 @@ def test_inpainting_model_gets_the_mask_and_changes_only_masked_pixels(
     store = ModelStore()
     entry = store.import_file(tmp_path / "inpaint.pth")
     assert (entry.task, entry.input_channels, entry.size_multiple, entry.tileable) == ("inpaint", 4, 8, False)
-    engine_cls = imported_engine(entry, store)
+    engine_cls = imported_engine(entry, store)(device="cpu")
     assert engine_cls.requirements.needs_mask
     photo = _photo(rng, 44, 60, alpha=False)  # not a multiple of 8: padded and cropped by inference
     mask = np.zeros((44, 60), np.uint8)
     mask[10:30, 20:50] = 255
-    out = engine_cls(device="cpu").run(photo, mask).photo.rgb
+    out = engine_cls.run(EngineRequest(photo, mask)).photo.rgb
     keep = mask == 0
     assert np.array_equal(out[keep], photo.rgb[keep])
     with torch.no_grad():
@@ -262,7 +263,7 @@ def test_own_architecture_checkpoint_runs_as_an_engine(tmp_path: Path, rng: np.r
     entry = store.import_file(tmp_path / "Epoch99.pth", "zero-dce")
     assert (entry.architecture, entry.task, entry.identified_by) == ("Zero-DCE", "lowlight", "restora")
     photo = _photo(rng, 40, 56, alpha=False)
-    out = imported_engine(entry, store)(device="cpu").run(photo).photo.rgb
+    out = imported_engine(entry, store)(device="cpu").run(EngineRequest(photo)).photo.rgb
     desc = store.load("zero-dce")
     with torch.no_grad():
         expected = from_model(desc(to_model(photo.rgb, desc.input_range)), desc.output_range)

@@ -9,6 +9,7 @@ from core import paths
 from core.engines.lowlight import lowlight_engines
 from core.engines.registry import default_registry
 from core.photo import Photo
+from core.engines.request import EngineRequest
 
 LEARNED_DEFAULTS = ("lowlight.zero_dce_pp", "lowlight.gain_unet", "lowlight.gamma_net")
 
@@ -26,12 +27,12 @@ def test_default_engine_is_zero_dce_pp_with_shipped_weights():
 
 @pytest.mark.parametrize("engine_id", LEARNED_DEFAULTS)
 def test_shipped_weights_have_model_cards_and_brighten(engine_id, rng):
-    engine_cls = default_registry().get(engine_id)
-    weights = paths.resources_dir() / "weights" / engine_cls.weights_file
+    engine = default_registry().create(engine_id, device="cpu")
+    weights = paths.resources_dir() / "weights" / engine.weights_file
     assert weights.is_file(), f"{weights} is missing"
     assert weights.with_suffix(".md").is_file(), f"{weights.name} has no model card"
     photo = _dark_photo(rng)
-    result = engine_cls(device="cpu").run(photo).photo
+    result = engine.run(EngineRequest(photo)).photo
     assert result.rgb.shape == photo.rgb.shape and np.isfinite(result.rgb).all()
     assert result.rgb.mean() > photo.rgb.mean() + 0.03  # visibly brighter
     newly_clipped = (result.rgb.max(axis=2) >= 0.999) & (photo.rgb.max(axis=2) < 0.999)

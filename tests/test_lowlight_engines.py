@@ -25,6 +25,7 @@ from core.engines.registry import EngineRegistry, register_all
 from core.errors import CancelledError
 from core.jobs import CancelToken
 from core.photo import Photo, PhotoMeta
+from core.engines.request import EngineRequest
 from tests.test_lowlight_archs import random_official_state_dict
 
 ENGINES = lowlight_engines()
@@ -80,7 +81,7 @@ def test_every_engine_registers_with_a_unique_lowlight_id():
 def test_gray_photo_stays_gray(cls, weights_dir, rng):
     gray = dark_photo(rng)[:, :, :1]
     photo = Photo(rgb=np.repeat(gray, 3, axis=2), meta=PhotoMeta(grayscale=True))
-    out = make(cls, weights_dir).run(photo, params={"white_balance": True}).photo
+    out = make(cls, weights_dir).run(EngineRequest(photo, params={"white_balance": True})).photo
     assert out.rgb.dtype == np.float32 and out.rgb.shape == photo.rgb.shape
     assert np.array_equal(out.rgb[:, :, 0], out.rgb[:, :, 1]) and np.array_equal(out.rgb[:, :, 1], out.rgb[:, :, 2])
     assert out.meta.grayscale
@@ -91,7 +92,7 @@ def test_alpha_and_metadata_pass_through_untouched(cls, weights_dir, rng):
     rgb = dark_photo(rng)
     alpha = rng.random(rgb.shape[:2]).astype(np.float32)
     meta = PhotoMeta(bit_depth=8, icc_profile=b"icc", exif=b"exif")
-    out = make(cls, weights_dir).run(Photo(rgb=rgb, alpha=alpha.copy(), meta=meta)).photo
+    out = make(cls, weights_dir).run(EngineRequest(Photo(rgb=rgb, alpha=alpha.copy(), meta=meta))).photo
     assert out.alpha is not None and np.array_equal(out.alpha, alpha)
     assert out.meta == meta
     assert np.isfinite(out.rgb).all() and out.rgb.min() >= 0.0 and out.rgb.max() <= 1.0
@@ -104,7 +105,7 @@ def test_sixteen_bit_precision_survives_the_curve(cls, weights_dir):
     ramp = np.tile(levels.reshape(40, 50)[:, :, None], (1, 1, 3))
     ramp[:, :, 2] *= 0.9
     photo = Photo(rgb=np.ascontiguousarray(ramp), meta=PhotoMeta(bit_depth=16))
-    out = make(cls, weights_dir).run(photo).photo.rgb
+    out = make(cls, weights_dir).run(EngineRequest(photo)).photo.rgb
     assert np.unique(out[:, :, 1]).size > 256
 
 
@@ -112,7 +113,7 @@ def test_sixteen_bit_precision_survives_the_curve(cls, weights_dir):
 def test_bright_photo_is_not_blown_out(cls, weights_dir, rng):
     bright = np.clip(0.7 + 0.25 * cv2.GaussianBlur(rng.random((24, 32, 3)).astype(np.float32), (0, 0), 2.0) * 2
                      - 0.25, 0.0, 0.97).astype(np.float32)
-    out = make(cls, weights_dir).run(Photo(rgb=bright)).photo.rgb
+    out = make(cls, weights_dir).run(EngineRequest(Photo(rgb=bright))).photo.rgb
     newly = ((out >= 254.5 / 255).any(axis=2) & ~(bright >= 254.5 / 255).any(axis=2)).mean()
     assert newly <= NEWLY_CLIPPED_LIMIT, f"{cls.id} clipped {newly:.1%} of a bright photo"
 
@@ -120,7 +121,7 @@ def test_bright_photo_is_not_blown_out(cls, weights_dir, rng):
 @pytest.mark.parametrize("cls", ENGINES, ids=lambda c: c.id)
 def test_all_black_frame_gives_black_without_nan(cls, weights_dir):
     black = Photo(rgb=np.zeros((16, 20, 3), np.float32))
-    out = make(cls, weights_dir).run(black).photo.rgb
+    out = make(cls, weights_dir).run(EngineRequest(black)).photo.rgb
     assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
     assert out.max() < 0.05
 
@@ -128,14 +129,14 @@ def test_all_black_frame_gives_black_without_nan(cls, weights_dir):
 @pytest.mark.parametrize("cls", ENGINES, ids=lambda c: c.id)
 def test_dark_photo_gets_brighter(cls, weights_dir, rng):
     rgb = dark_photo(rng)
-    out = make(cls, weights_dir).run(Photo(rgb=rgb)).photo.rgb
+    out = make(cls, weights_dir).run(EngineRequest(Photo(rgb=rgb))).photo.rgb
     assert mean_luminance(out) > mean_luminance(rgb) + 0.02
 
 
 def test_learned_engine_without_weights_says_where_it_looked(tmp_path):
     missing = tmp_path / "nowhere" / "zero_dce_pp.safetensors"
     with pytest.raises(MissingWeightsError, match="nowhere"):
-        ZeroDCEPPEngine(device="cpu", weights=missing).run(Photo(rgb=np.zeros((8, 8, 3), np.float32)))
+        ZeroDCEPPEngine(device="cpu", weights=missing).run(EngineRequest(Photo(rgb=np.zeros((8, 8, 3), np.float32))))
     engine = ZeroDCEPPEngine(device="cpu")
     assert engine.weights_path.name == "zero_dce_pp.safetensors"
     assert engine.weights_path.parent.name == "weights" and engine.weights_path.parent.parent.name == "resources"
@@ -144,14 +145,14 @@ def test_learned_engine_without_weights_says_where_it_looked(tmp_path):
 def test_learned_engine_rejects_weights_of_another_network(weights_dir):
     wrong = ZeroDCEEngine(device="cpu", weights=weights_dir / ZeroDCEPPEngine.weights_file)
     with pytest.raises(WeightsError, match="Zero-DCE"):
-        wrong.run(Photo(rgb=np.zeros((8, 8, 3), np.float32)))
+        wrong.run(EngineRequest(Photo(rgb=np.zeros((8, 8, 3), np.float32))))
 
 
 def test_engines_read_the_official_pth_files(tmp_path, rng):
     for name, cls in (("zero_dce", ZeroDCEEngine), ("zero_dce_pp", ZeroDCEPPEngine)):
         path = tmp_path / f"{name}-Epoch99.pth"
         torch.save(random_official_state_dict(name), path)
-        out = cls(device="cpu", weights=path).run(Photo(rgb=dark_photo(rng))).photo.rgb
+        out = cls(device="cpu", weights=path).run(EngineRequest(Photo(rgb=dark_photo(rng)))).photo.rgb
         assert np.isfinite(out).all()
 
 
@@ -167,7 +168,7 @@ NO_GUARD = {"max_brightness": 1.0}
 def test_zero_dce_pp_engine_equals_the_network_on_small_photos(weights_dir, rng):
     rgb = dark_photo(rng, 30, 44)
     engine = make(ZeroDCEPPEngine, weights_dir)
-    out = engine.run(Photo(rgb=rgb), params=NO_GUARD).photo.rgb
+    out = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD)).photo.rgb
     np.testing.assert_allclose(out, _reference(engine.network().float(), rgb), atol=1e-5)
 
 
@@ -177,8 +178,8 @@ def test_zero_dce_pp_banded_and_tensor_paths_agree_when_upsampling(weights_dir, 
     banded = make(ZeroDCEPPEngine, weights_dir)
     whole = make(ZeroDCEPPEngine, weights_dir)
     whole.applies_in_bands = lambda: False  # the GPU path, run on the CPU
-    a = banded.run(Photo(rgb=rgb), params=params).photo.rgb
-    b = whole.run(Photo(rgb=rgb), params=params).photo.rgb
+    a = banded.run(EngineRequest(Photo(rgb=rgb), params=params)).photo.rgb
+    b = whole.run(EngineRequest(Photo(rgb=rgb), params=params)).photo.rgb
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
@@ -187,7 +188,7 @@ def test_zero_dce_full_resolution_tiles_match_one_pass(weights_dir, rng, monkeyp
     rgb = dark_photo(rng, 70, 90)
     engine = make(ZeroDCEEngine, weights_dir)
     ticks: list[tuple[int, int]] = []
-    out = engine.run(Photo(rgb=rgb), params=NO_GUARD, progress=lambda d, t, m="": ticks.append((d, t))).photo.rgb
+    out = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD, progress=lambda d, t, m="": ticks.append((d, t)))).photo.rgb
     np.testing.assert_allclose(out, _reference(engine.network(), rgb), atol=1e-5)
     assert len(ticks) >= 4 and ticks[-1][0] == ticks[-1][1]  # it really ran in tiles
 
@@ -195,29 +196,29 @@ def test_zero_dce_full_resolution_tiles_match_one_pass(weights_dir, rng, monkeyp
 def test_zero_dce_fast_mode_agrees_with_full_resolution(weights_dir, rng):
     rgb = dark_photo(rng, 40, 52)
     engine = make(ZeroDCEEngine, weights_dir)
-    full = engine.run(Photo(rgb=rgb), params=NO_GUARD).photo.rgb
-    fast = engine.run(Photo(rgb=rgb), params=dict(NO_GUARD, full_resolution=False)).photo.rgb
+    full = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD)).photo.rgb
+    fast = engine.run(EngineRequest(Photo(rgb=rgb), params=dict(NO_GUARD, full_resolution=False))).photo.rgb
     np.testing.assert_allclose(fast, full, atol=1e-5)  # the photo is under the fast size: same curves
     whole = make(ZeroDCEEngine, weights_dir)
     whole.applies_in_bands = lambda: False
     big = dark_photo(rng, 60, 80)
     whole.fast_resolution = engine.fast_resolution = 32
-    a = engine.run(Photo(rgb=big), params=dict(NO_GUARD, full_resolution=False)).photo.rgb
-    b = whole.run(Photo(rgb=big), params=dict(NO_GUARD, full_resolution=False)).photo.rgb
+    a = engine.run(EngineRequest(Photo(rgb=big), params=dict(NO_GUARD, full_resolution=False))).photo.rgb
+    b = whole.run(EngineRequest(Photo(rgb=big), params=dict(NO_GUARD, full_resolution=False))).photo.rgb
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 def test_gain_unet_engine_applies_the_predicted_gain(weights_dir, rng):
     rgb = dark_photo(rng, 30, 40)
     engine = make(GainUNetEngine, weights_dir)
-    out = engine.run(Photo(rgb=rgb), params=NO_GUARD).photo.rgb
+    out = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD)).photo.rgb
     np.testing.assert_allclose(out, _reference(engine.network().float(), rgb), atol=1e-5)
     whole = make(GainUNetEngine, weights_dir)
     whole.applies_in_bands = lambda: False
     big = dark_photo(rng, 70, 100)
     params = dict(NO_GUARD, resolution=64)
-    np.testing.assert_allclose(engine.run(Photo(rgb=big), params=params).photo.rgb,
-                               whole.run(Photo(rgb=big), params=params).photo.rgb, atol=1e-5)
+    np.testing.assert_allclose(engine.run(EngineRequest(Photo(rgb=big), params=params)).photo.rgb,
+                               whole.run(EngineRequest(Photo(rgb=big), params=params)).photo.rgb, atol=1e-5)
 
 
 def test_gamma_net_engine_applies_its_prediction(weights_dir, rng):
@@ -225,7 +226,7 @@ def test_gamma_net_engine_applies_its_prediction(weights_dir, rng):
     engine = make(GammaNetEngine, weights_dir)
     gamma, contrast = engine.predict(rgb)
     assert 0.2 <= gamma < 1.0
-    out = engine.run(Photo(rgb=rgb), params=NO_GUARD)
+    out = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD))
     np.testing.assert_allclose(out.photo.rgb, apply_gamma_contrast_numpy(rgb, (gamma, contrast)), atol=1e-6)
     assert any("Gamma" in n for n in out.notes)
 
@@ -233,7 +234,7 @@ def test_gamma_net_engine_applies_its_prediction(weights_dir, rng):
 def test_strength_zero_returns_the_input(weights_dir, rng):
     rgb = dark_photo(rng)
     for cls in (ZeroDCEPPEngine, GainUNetEngine, GammaNetEngine):
-        out = make(cls, weights_dir).run(Photo(rgb=rgb), params={"strength": 0.0}).photo.rgb
+        out = make(cls, weights_dir).run(EngineRequest(Photo(rgb=rgb), params={"strength": 0.0})).photo.rgb
         np.testing.assert_array_equal(out, rgb)
 
 
@@ -242,18 +243,18 @@ def test_cancel_stops_a_tiled_run(weights_dir, rng, monkeypatch):
     token = CancelToken()
     engine = make(ZeroDCEEngine, weights_dir)
     with pytest.raises(CancelledError):
-        engine.run(Photo(rgb=dark_photo(rng, 70, 90)), cancel=token, progress=lambda d, t, m="": token.cancel())
+        engine.run(EngineRequest(Photo(rgb=dark_photo(rng, 70, 90)), cancel=token, progress=lambda d, t, m="": token.cancel()))
 
 
 def test_auto_gamma_reaches_its_target_and_leaves_bright_photos(rng):
     rgb = dark_photo(rng)
-    out = AutoGamma().run(Photo(rgb=rgb), params={"target": 0.4}).photo.rgb
+    out = AutoGamma().run(EngineRequest(Photo(rgb=rgb), params={"target": 0.4})).photo.rgb
     assert mean_luminance(out) == pytest.approx(0.4, abs=0.02)
     bright = np.full((8, 8, 3), 0.8, np.float32)
-    result = AutoGamma().run(Photo(rgb=bright))
+    result = AutoGamma().run(EngineRequest(Photo(rgb=bright)))
     np.testing.assert_array_equal(result.photo.rgb, bright)
     assert any("unchanged" in n for n in result.notes)
-    darker = AutoGamma().run(Photo(rgb=bright), params={"brighten_only": False}).photo.rgb
+    darker = AutoGamma().run(EngineRequest(Photo(rgb=bright), params={"brighten_only": False})).photo.rgb
     assert mean_luminance(darker) < 0.8
 
 
@@ -267,7 +268,7 @@ def test_float_clahe_matches_opencv_on_8_bit_data(rng):
 
 def test_clahe_engine_changes_lightness_but_keeps_hue(rng):
     rgb = dark_photo(rng, 48, 64)
-    out = ClaheLightness().run(Photo(rgb=rgb)).photo.rgb
+    out = ClaheLightness().run(EngineRequest(Photo(rgb=rgb))).photo.rgb
     assert mean_luminance(out) > mean_luminance(rgb)
     hue_in = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)[:, :, 0]
     hue_out = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)[:, :, 0]
@@ -278,7 +279,7 @@ def test_clahe_engine_changes_lightness_but_keeps_hue(rng):
 
 def test_msrcr_on_a_flat_photo_changes_nothing():
     flat = Photo(rgb=np.full((12, 12, 3), 0.2, np.float32))
-    result = Msrcr().run(flat)
+    result = Msrcr().run(EngineRequest(flat))
     np.testing.assert_array_equal(result.photo.rgb, flat.rgb)
     assert result.notes
 

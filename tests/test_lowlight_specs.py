@@ -23,6 +23,7 @@ from core.photo import Photo
 from core.store import ModelStore, UnknownArchitectureError, identify
 from core.tensors import from_model, to_model
 from core.train.networks import ImageUNet
+from core.engines.request import EngineRequest
 from tests.test_store import compact
 
 
@@ -133,10 +134,10 @@ def test_store_runs_an_export_whole_as_an_engine(tmp_path: Path, rng: np.random.
     entry = store.import_file(save_export(tmp_path / "best.safetensors", sd, arch, options), name="mine")
     assert (entry.architecture, entry.identified_by, entry.task) == (arch, "restora", "lowlight")
     assert not entry.tileable
-    engine_cls = imported_engine(entry, store)
+    engine_cls = imported_engine(entry, store)(device="cpu")
     assert [p.name for p in engine_cls.params] == ["precision"]  # no tile controls: it runs whole
     photo = Photo(rgb=rng.random((21, 34, 3), dtype=np.float32) * 0.4)
-    out = engine_cls(device="cpu").run(photo).photo.rgb
+    out = engine_cls.run(EngineRequest(photo)).photo.rgb
     desc = store.load("mine")
     with torch.no_grad():
         expected = from_model(desc(to_model(photo.rgb, desc.input_range)), desc.output_range)

@@ -39,6 +39,7 @@ from core.train.presets.base import BuiltModel
 from core.train.presets.supervised import supervised_losses
 from core.train.runfolder import RunFolder
 from core.train.trainer import Trainer
+from core.engines.request import EngineRequest
 from tests.test_train_support import records, smooth_image, tiny_config, write_flat, write_pairs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -464,7 +465,7 @@ def test_best_export_has_metadata_and_meets_the_model_store(tmp_path, rng, prese
             assert not entry.tileable
         # ... and it runs as an engine from the store, through the contract, on a tiny odd-sized photo.
         photo = Photo(rgb=smooth_image(rng, 20, 27) * 0.3)
-        out = imported_engine(entry, store)(device="cpu").run(photo).photo
+        out = imported_engine(entry, store)(device="cpu").run(EngineRequest(photo)).photo
         assert out.rgb.shape == photo.rgb.shape and out.rgb.dtype == np.float32
         assert np.isfinite(out.rgb).all() and 0.0 <= out.rgb.min() and out.rgb.max() <= 1.0
         with torch.no_grad():

@@ -55,15 +55,15 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     import torch
 
     from core.engines.registry import default_registry
+    from core.engines.request import EngineRequest
     from core.photo import Photo
 
     registry = default_registry()
-    engine_cls = registry.get(engine_id)
     engine = registry.create(engine_id, device=device)
-    needs_mask = engine_cls.requirements.needs_mask
+    needs_mask = engine.requirements.needs_mask
 
     def make(mp: float) -> tuple[Photo, np.ndarray | None]:
-        rgb = synthetic_photo_pixels(mp, dark=engine_cls.task == "lowlight")
+        rgb = synthetic_photo_pixels(mp, dark=engine.task == "lowlight")
         mask = None
         if needs_mask:
             mask = np.zeros(rgb.shape[:2], np.uint8)
@@ -72,11 +72,11 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
         return Photo(rgb=rgb), mask
 
     warm_photo, warm_mask = make(0.05)
-    engine.run(warm_photo, mask=warm_mask, params=params)  # loads weights, warms caches
+    engine.run(EngineRequest(warm_photo, mask=warm_mask, params=params))  # loads weights, warms caches
     photo, mask = make(megapixels)
     rss_before = _current_rss_mb()
     start = time.perf_counter()
-    result = engine.run(photo, mask=mask, params=params)
+    result = engine.run(EngineRequest(photo, mask=mask, params=params))
     seconds = time.perf_counter() - start
     return {"engine": engine_id, "megapixels": round(photo.width * photo.height / 1e6, 2),
             "width": photo.width, "height": photo.height, "device": str(device or "auto"),

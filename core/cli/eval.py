@@ -63,15 +63,15 @@ def engines_with_weights(specs: list[str], registry: Any, device: Any) -> dict[s
         if not engine_id or not weights:
             raise EvalArgumentError(f"--engine {spec!r}: write it as ENGINE_ID@WEIGHT_FILE")
         try:
-            cls = registry.get(engine_id)
+            listed = registry.get(engine_id)
         except UnknownEngineError as e:
             raise EvalArgumentError(str(e)) from None
-        if not issubclass(cls, LearnedLowLightEngine):
+        if not isinstance(listed, LearnedLowLightEngine):
             raise EvalArgumentError(f"--engine {spec!r}: {engine_id} has no weight file to replace.")
         path = Path(weights).expanduser()
         if not path.is_file():
             raise EvalArgumentError(f"--engine {spec!r}: there is no weight file at {path}.")
-        built[spec] = cls(device=device, weights=path)
+        built[spec] = type(listed)(device=device, weights=path)
     return built
 
 

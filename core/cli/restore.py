@@ -81,12 +81,12 @@ def _mask_for(source: Path, mask_arg: str | None, shape: tuple[int, int]):
 def run(args: argparse.Namespace) -> int:
     from core.cli.progressbar import ProgressBar
     from core.engines.registry import default_registry
+    from core.engines.request import EngineRequest
     from core.imageio import load_photo, save_photo
     from core.jobs import CancelToken
 
     registry = default_registry()
-    engine_cls = registry.get(args.engine)
-    params = engine_cls.resolve_params(parse_params(args.param))  # bad parameters fail before any work
+    params = registry.get(args.engine).resolve_params(parse_params(args.param))  # bad parameters fail before any work
     files, failures = expand_inputs(args.inputs, args.recursive)
     if not files and not failures:
         raise RestoraError("no photos found in the inputs")
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                 raise RestoraError(f"{target} exists (pass --overwrite to replace it)")
             photo = load_photo(source)
             mask = _mask_for(source, args.mask, (photo.height, photo.width))
-            result = engine.run(photo, mask=mask, params=params, progress=bar, cancel=cancel)
+            result = engine.run(EngineRequest(photo, mask=mask, params=params, progress=bar, cancel=cancel))
             # Written only once the whole result exists: a cancelled run leaves no partial file.
             save_photo(result.photo, target, quality=args.quality)
             bar.finish(f"-> {target}" + "".join(f" ({n})" for n in result.notes))

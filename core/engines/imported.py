@@ -7,16 +7,15 @@ to match); an inpainting model gets the mask as a fourth channel and only the ma
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import cv2
 import numpy as np
 
 from core.archs.spec import ModelDescriptor
-from core.engines.base import Engine, EngineResult, Param, Requirements
+from core.engines.base import Engine, EngineRequest, EngineResult, Param, Requirements
 from core.errors import RestoraError
-from core.jobs import CancelToken, Progress
 from core.photo import Photo
 from core.store import ModelEntry, ModelStore
 
@@ -47,44 +46,35 @@ def _describe(entry: ModelEntry) -> str:
             f"{entry.size_mb:.0f} MB).{licence}")
 
 
-def imported_engine(entry: ModelEntry, store: ModelStore) -> type[Engine]:
-    """An Engine class that runs the store's model `entry`."""
-    tileable = entry.tileable and entry.fixed_size is None
-    params: list[Param] = []
-    if tileable:
-        params += [
-            Param("tile", "int", 0, "Tile size in pixels; 0 chooses one from the free memory.", min=0, max=8192,
-                  step=32, label="Tile size"),
-            Param("overlap", "int", 32, "Overlap between tiles, in pixels.", min=0, max=512, step=8),
-        ]
-    params.append(Param("precision", "choice", "auto", "Number format on the GPU (the CPU always uses float32).",
-                        choices=_precision_choices(entry)))
-    attrs: dict[str, Any] = {
-        "id": engine_id(entry),
-        "task": entry.task,
-        "title": f"{entry.name} ({entry.architecture})",
-        "description": _describe(entry),
-        "params": tuple(params),
-        "requirements": Requirements(needs_mask=entry.task == "inpaint", size_multiple=max(1, entry.size_multiple),
-                                     square=entry.fixed_size is not None, min_size=max(1, entry.min_size)),
-        "entry": entry,
-        "store": store,
-    }
-    class_name = "ImportedModel_" + re.sub(r"\W", "_", entry.name)
-    return type(class_name, (ImportedModelEngine,), attrs)
+def imported_engine(entry: ModelEntry, store: ModelStore) -> Callable[..., "ImportedModelEngine"]:
+    """A factory (device=...) of engines that run the store's model `entry`."""
+    return functools.partial(ImportedModelEngine, entry, store)
 
 
 class ImportedModelEngine(Engine):
-    """Base of the per-model classes made by `imported_engine`; not registered itself."""
+    """Runs one model of the store; its parameters come from the model's manifest entry."""
 
-    id = "model"
-    task = "general"
-    title = "Imported model"
-    entry: ModelEntry
-    store: ModelStore
-
-    def __init__(self, device: Any = None) -> None:
+    def __init__(self, entry: ModelEntry, store: ModelStore, device: Any = None) -> None:
         super().__init__(device)
+        self.entry = entry
+        self.store = store
+        tileable = entry.tileable and entry.fixed_size is None
+        params: list[Param] = []
+        if tileable:
+            params += [
+                Param("tile", "int", 0, "Tile size in pixels; 0 chooses one from the free memory.", min=0, max=8192,
+                      step=32, label="Tile size"),
+                Param("overlap", "int", 32, "Overlap between tiles, in pixels.", min=0, max=512, step=8),
+            ]
+        params.append(Param("precision", "choice", "auto", "Number format on the GPU (the CPU always uses "
+                            "float32).", choices=_precision_choices(entry)))
+        self.id = engine_id(entry)
+        self.task = entry.task
+        self.title = f"{entry.name} ({entry.architecture})"
+        self.description = _describe(entry)
+        self.params = tuple(params)
+        self.requirements = Requirements(needs_mask=entry.task == "inpaint", size_multiple=max(1, entry.size_multiple),
+                                         square=entry.fixed_size is not None, min_size=max(1, entry.min_size))
         self._descriptor: ModelDescriptor | None = None
 
     def descriptor(self) -> ModelDescriptor:
@@ -93,10 +83,11 @@ class ImportedModelEngine(Engine):
             self._descriptor = self.store.load(self.entry.name, device="cpu")
         return self._descriptor
 
-    def process(self, photo: Photo, mask: np.ndarray | None, params: dict[str, Any], progress: Progress,
-                cancel: CancelToken) -> EngineResult:
+    def process(self, request: EngineRequest) -> EngineResult:
         from core.inference import run_model
 
+        photo, mask, params = request.photo, request.mask, request.params
+        progress, cancel = request.progress, request.cancel
         entry = self.entry
         if entry.fixed_size is not None:
             raise FaceModelNeedsFaceEngineError(
@@ -130,7 +121,7 @@ def _resize_alpha(alpha: np.ndarray | None, size_hw: tuple[int, int]) -> np.ndar
     return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
-def store_engines(store: ModelStore | None = None) -> list[type[Engine]]:
+def store_engines(store: ModelStore | None = None) -> list[Callable[..., Engine]]:
     """One engine class per model in the store (ModelStore() when none is given)."""
     store = store or ModelStore()
     return [imported_engine(entry, store) for entry in store.list()]

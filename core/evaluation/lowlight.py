@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import cv2
 import numpy as np
 
-from core.engines.base import Engine
+from core.engines.base import Engine, EngineRequest
 from core.engines.registry import EngineRegistry, UnknownEngineError
 from core.errors import CancelledError, RestoraError
 from core.imageio import load_photo
@@ -184,7 +184,7 @@ def _score(engine_ids: Sequence[str], samples: Callable[[], Iterator[tuple[str, 
                 engine = instances[row.engine_id]
                 assert engine is not None
                 try:
-                    out = engine.run(photo, params=(params or {}).get(row.engine_id), cancel=token)
+                    out = engine.run(EngineRequest(photo, params=(params or {}).get(row.engine_id) or {}, cancel=token))
                 except CancelledError:
                     raise
                 except RestoraError as exc:  # missing weights, bad parameters: report, go on with the rest

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from core.errors import RestoraError
+from core.fileio import atomic_produce, atomic_write
 
 STATES = ("running", "finished", "stopped", "failed", "early_stopped")
 CONFIG_FILE = "config.toml"
@@ -57,36 +57,12 @@ def new_run_dir(root: str | Path, name: str) -> Path:
 
 
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(target, data)
 
 
 def atomic_torch_save(obj: Any, target: Path) -> None:
-    """torch.save to a temp file beside the target, then os.replace: a crash never leaves half a checkpoint."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """torch.save through core.fileio.atomic_write: a crash never leaves half a checkpoint."""
+    atomic_produce(target, lambda tmp: torch.save(obj, tmp))
 
 
 class RunFolder:

@@ -7,8 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from core.engines.base import Engine, EngineResult, Param, Requirements
-from core.jobs import CancelToken, Progress
+from core.engines.base import Engine, EngineRequest, EngineResult, Param, Requirements
 from core.photo import Photo
 from core.pixels import to_uint16
 
@@ -25,8 +24,9 @@ class OpenCVInpaint(Engine):
     )
     requirements = Requirements(needs_mask=True)
 
-    def process(self, photo: Photo, mask: np.ndarray | None, params: dict[str, Any], progress: Progress,
-                cancel: CancelToken) -> EngineResult:
+    def process(self, request: EngineRequest) -> EngineResult:
+        photo, mask, params = request.photo, request.mask, request.params
+        progress, cancel = request.progress, request.cancel
         assert mask is not None
         flag = cv2.INPAINT_TELEA if params["method"] == "telea" else cv2.INPAINT_NS
         if not mask.any():

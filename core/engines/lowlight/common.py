@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from core.engines.base import Engine, EngineResult, Param
+from core.engines.base import Engine, EngineRequest, EngineResult, Param
 from core.jobs import CancelToken, Progress
 from core.photo import Photo
 
@@ -106,8 +106,8 @@ class LowLightEngine(Engine):
 
     task = "lowlight"
 
-    def process(self, photo: Photo, mask: np.ndarray | None, params: dict[str, Any], progress: Progress,
-                cancel: CancelToken) -> EngineResult:
+    def process(self, request: EngineRequest) -> EngineResult:
+        photo, params, progress, cancel = request.photo, dict(request.params), request.progress, request.cancel
         rgb = photo.rgb
         notes: list[str] = []
         if params.get("white_balance"):
