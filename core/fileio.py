@@ -164,17 +164,23 @@ def leftover_temp_files(folder: str | os.PathLike[str], older_than_s: float = 60
 
 @contextmanager
 def file_lock(path: str | os.PathLike[str], timeout_s: float = 30.0) -> Iterator[None]:
-    """An exclusive lock between processes (and threads) on `path` (created if missing), held for the block.
+    """An exclusive lock between processes (and threads) on `path`, held for the block.
 
-    POSIX flock or Windows msvcrt locking; raises FileWriteError when the lock is not free within timeout_s.
+    `path` may be a folder (POSIX: the folder itself is locked, so nothing is created in it) or a file
+    (created if missing). Raises FileWriteError when the lock is not free within timeout_s.
     """
     lock_path = Path(path)
-    fh = open(lock_path, "a+b")
+    if lock_path.is_dir() and os.name == "nt":  # pragma: no cover - Windows cannot lock a folder handle
+        lock_path = lock_path / ".restora-lock"
+    if lock_path.is_dir():
+        fd = os.open(lock_path, os.O_RDONLY)
+    else:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                _lock(fh)
+                _lock(fd)
                 break
             except OSError:
                 if time.monotonic() >= deadline:
@@ -184,26 +190,26 @@ def file_lock(path: str | os.PathLike[str], timeout_s: float = 30.0) -> Iterator
         try:
             yield
         finally:
-            _unlock(fh)
+            _unlock(fd)
     finally:
-        fh.close()
+        os.close(fd)
 
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _lock(fh: BinaryIO) -> None:
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+    def _lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
-    def _unlock(fh: BinaryIO) -> None:
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 else:
     import fcntl
 
-    def _lock(fh: BinaryIO) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
-    def _unlock(fh: BinaryIO) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

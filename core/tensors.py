@@ -27,6 +27,11 @@ ImageLike = Union[np.ndarray, torch.Tensor]
 # by a little on a few pixels. Beyond these bounds the declared range is wrong, not the pixels.
 _MISMATCH_MARGIN = 0.05
 _MISMATCH_SHARE = 0.05
+# A (0, 1) output read as (-1, 1) decodes to [0.5, 1]: nothing below mid-grey. When the input has a real
+# share of dark values (_DARK_SHARE below -_DARK_LEVEL), a correct output keeps at least a small part of them.
+_DARK_LEVEL = 0.1
+_DARK_SHARE = 0.2
+_DARK_KEPT = 0.05  # an output keeping less than 5% of the input's dark share is (0, 1) read as (-1, 1)
 
 
 class RangeMismatchWarning(UserWarning):
@@ -40,7 +45,7 @@ def check_range(value_range: ValueRange) -> ValueRange:
     return vr
 
 
-def to_model(image: ImageLike, value_range: ValueRange = ZERO_ONE, *, device: torch.device | str | None = None,
+def to_model(image: ImageLike, value_range: ValueRange, *, device: torch.device | str | None = None,
              dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Pixels to a model's input: N x C x H x W in the model's declared range.
 
@@ -64,23 +69,27 @@ def to_model(image: ImageLike, value_range: ValueRange = ZERO_ONE, *, device: to
     return t.to(dtype=dtype).contiguous()
 
 
-def from_model_tensor(tensor: torch.Tensor, value_range: ValueRange = ZERO_ONE, *, clip: bool = True,
-                      strict: bool = False) -> torch.Tensor:
-    """A model's output to [0, 1] as a float32 tensor on the same device (for metrics and losses)."""
+def from_model_tensor(tensor: torch.Tensor, value_range: ValueRange, *, clip: bool = True,
+                      strict: bool = False, reference: torch.Tensor | None = None) -> torch.Tensor:
+    """A model's output to [0, 1] as a float32 tensor on the same device (for metrics and losses).
+
+    `reference` (the model's input, in the model's input range) lets the guard also catch a (0, 1) output
+    declared as (-1, 1); see check_output_range."""
     lo, hi = check_range(value_range)
     t = tensor.detach().to(torch.float32)
-    _guard_against_wrong_range(t, (lo, hi), strict)
+    check_output_range(t, (lo, hi), strict=strict, reference=reference)
     if (lo, hi) == MINUS_ONE_ONE:
         t = (t + 1.0) * 0.5
     return t.clamp(0.0, 1.0) if clip else t
 
 
-def from_model(tensor: torch.Tensor, value_range: ValueRange = ZERO_ONE, *, clip: bool = True,
-               strict: bool = False) -> np.ndarray:
+def from_model(tensor: torch.Tensor, value_range: ValueRange, *, clip: bool = True,
+               strict: bool = False, reference: torch.Tensor | None = None) -> np.ndarray:
     """A model's output to float32 NumPy in [0, 1]: H x W x C for a batch of one or C x H x W input,
     N x H x W x C for larger batches."""
     single = tensor.dim() == 3 or (tensor.dim() == 4 and tensor.shape[0] == 1)
-    t = from_model_tensor(tensor if tensor.dim() == 4 else tensor.unsqueeze(0), value_range, clip=clip, strict=strict)
+    t = from_model_tensor(tensor if tensor.dim() == 4 else tensor.unsqueeze(0), value_range, clip=clip, strict=strict,
+                          reference=reference)
     arr = t.permute(0, 2, 3, 1).cpu().numpy()
     return np.ascontiguousarray(arr[0] if single else arr, dtype=np.float32)
 
@@ -110,17 +119,39 @@ def _numpy_to_unit_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
 
 
-def _guard_against_wrong_range(t: torch.Tensor, value_range: ValueRange, strict: bool) -> None:
-    """Warn (or raise when strict) when far more values fall below the declared floor than a model's
-    overshoot explains: the signature of a (-1, 1) output decoded as (0, 1)."""
+def check_output_range(t: torch.Tensor, value_range: ValueRange, *, strict: bool = False,
+                       reference: torch.Tensor | None = None) -> str | None:
+    """Warn (or raise ValueRangeError when strict) when an output contradicts its declared range; returns the
+    message, or None when nothing looks wrong.
+
+    Both wrong directions are caught:
+    - declared (0, 1) but really (-1, 1): far more values lie below the floor than a model's overshoot
+      explains (decoded as declared, the image would be dark and clipped);
+    - declared (-1, 1) but really (0, 1): the output has (almost) no values in the lower half of the range
+      although its input has many there. Values alone cannot tell this from a legitimately bright image, so
+      this direction needs `reference`, the model's input in its input range (for an image-to-image model
+      the dark parts of the input stay darker than mid-grey in a correct output)."""
     lo, hi = value_range
     if t.numel() == 0:
-        return
-    below = (t < lo - _MISMATCH_MARGIN * (hi - lo)).float().mean().item()
+        return None
+    span = hi - lo
+    message = None
+    below = (t < lo - _MISMATCH_MARGIN * span).float().mean().item()
     if below > _MISMATCH_SHARE:
         message = (f"{below:.0%} of the model's output lies below {lo:g}, the floor of its declared range "
-                   f"({lo:g}, {hi:g}); the model probably returns another range, and decoding it as declared "
-                   f"would give a dark, clipped image.")
-        if strict:
-            raise ValueRangeError(message)
-        warnings.warn(message, RangeMismatchWarning, stacklevel=3)
+                   f"({lo:g}, {hi:g}); the model probably returns (-1, 1), and decoding it as declared would give "
+                   f"a dark, clipped image.")
+    elif (lo, hi) == MINUS_ONE_ONE and reference is not None and reference.numel():
+        ref = reference.detach().to(torch.float32)
+        dark_in = (ref < -_DARK_LEVEL).float().mean().item()
+        dark_out = (t < -_DARK_LEVEL).float().mean().item()
+        if dark_in > _DARK_SHARE and dark_out < _DARK_KEPT * dark_in and t.min().item() > -_MISMATCH_MARGIN:
+            message = (f"{dark_in:.0%} of the model's input is darker than mid-grey but only {dark_out:.1%} of its "
+                       f"output is: the model probably returns (0, 1) although it declares (-1, 1), and decoding it "
+                       f"as declared would give a washed-out, grey image.")
+    if message is None:
+        return None
+    if strict:
+        raise ValueRangeError(message)
+    warnings.warn(message, RangeMismatchWarning, stacklevel=3)
+    return message

@@ -31,7 +31,7 @@ from core.errors import RestoraError
 from core.jobs import CancelToken, Progress, no_progress
 from core.tensors import ValueRange, from_model, to_model
 
-Network = Callable[[torch.Tensor], torch.Tensor]
+Network = Callable[..., torch.Tensor]  # net(x) or, for a masked model, net(x, hole)
 
 # choose_tile_size: a tile may use only this share of the free memory. The rest covers what the estimate
 # misses: allocator fragmentation and caching, cuDNN/oneDNN workspaces, the weights themselves, other
@@ -62,7 +62,7 @@ class AxisPlan:
 
 
 def run_tiled(net: Network, image: np.ndarray, *, input_range: ValueRange, output_range: ValueRange,
-              scale: int = 1, size_multiple: int = 1, tile: int = 512, overlap: int = 32,
+              hole: np.ndarray | None = None, scale: int = 1, size_multiple: int = 1, tile: int = 512, overlap: int = 32,
               device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
               progress: Progress = no_progress, cancel: CancelToken | None = None,
               check_finite: bool = True) -> np.ndarray:
@@ -70,7 +70,9 @@ def run_tiled(net: Network, image: np.ndarray, *, input_range: ValueRange, outpu
     (H*scale) x (W*scale) x C_out in [0, 1].
 
     `net` takes a 1 x C x h x w tensor in `input_range` on `device`/`dtype` (h, w multiples of
-    `size_multiple`) and returns 1 x C_out x h*scale x w*scale in `output_range`. `tile` is rounded down to
+    `size_multiple`) and returns 1 x C_out x h*scale x w*scale in `output_range`. With `hole` (float32
+    H x W, 1 = fill) it is called as net(x, hole_tile) with hole_tile 1 x 1 x h x w in {0, 1}: a mask is
+    never converted with the image's value range. `tile` is rounded down to
     a multiple of `size_multiple` and `overlap` up to one; the tile grows to at least twice the
     overlap. Calls `progress(i, n, "Tile i of n")` after each tile and stops with CancelledError
     before the next tile once `cancel` is set. With `check_finite`, a NaN or infinite network output
@@ -96,7 +98,8 @@ def run_tiled(net: Network, image: np.ndarray, *, input_range: ValueRange, outpu
             if cancel is not None:
                 cancel.raise_if_cancelled()
             pixels = _tile_pixels(image, y0, rows.length, x0, cols.length)
-            result = _run_one(net, pixels, input_range, output_range, scale, device, dtype, check_finite)
+            holes = None if hole is None else _tile_pixels(hole, y0, rows.length, x0, cols.length)
+            result = _run_one(net, pixels, holes, input_range, output_range, scale, device, dtype, check_finite)
             if output is None:
                 output = np.zeros((height * scale, width * scale, result.shape[2]), dtype=np.float32)
             _accumulate(output, result, y0 * scale, x0 * scale, row_weights[r], col_weights[c])
@@ -171,12 +174,15 @@ def _reflect(index: np.ndarray, size: int) -> np.ndarray:
     return np.where(folded < size, folded, period - folded)
 
 
-def _run_one(net: Network, pixels: np.ndarray, input_range: ValueRange, output_range: ValueRange, scale: int,
-             device: torch.device | str, dtype: torch.dtype, check_finite: bool) -> np.ndarray:
+def _run_one(net: Network, pixels: np.ndarray, holes: np.ndarray | None, input_range: ValueRange,
+             output_range: ValueRange, scale: int, device: torch.device | str, dtype: torch.dtype,
+             check_finite: bool) -> np.ndarray:
     h, w = pixels.shape[:2]
     x = to_model(pixels, input_range, device=device, dtype=dtype)
-    y = net(x)
-    del x
+    if holes is None:
+        y = net(x)
+    else:
+        y = net(x, torch.from_numpy(np.ascontiguousarray(holes, dtype=np.float32))[None, None].to(device, dtype))
     if isinstance(y, (tuple, list)):
         y = y[0]
     expected = (h * scale, w * scale)
@@ -185,7 +191,9 @@ def _run_one(net: Network, pixels: np.ndarray, input_range: ValueRange, output_r
                           f"1 x C x {expected[0]} x {expected[1]} (is the declared scale {scale} right?)")
     if check_finite and not bool(torch.isfinite(y).all()):
         raise NonFiniteOutputError("the network returned NaN or infinite values")
-    return from_model(y, output_range)
+    # The input is the guard's reference only where it is the same picture (same range, no upscaling).
+    reference = x if scale == 1 and tuple(input_range) == tuple(output_range) and x.shape[1] == y.shape[1] else None
+    return from_model(y, output_range, reference=reference)
 
 
 def _accumulate(output: np.ndarray, result: np.ndarray, y0: int, x0: int, wy: np.ndarray, wx: np.ndarray) -> None:

@@ -8,26 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 
-def discover_engines(progress: Any = None, cancel: Any = None) -> tuple[list[type], list[str]]:
-    """(engines, notes about what could not be loaded)."""
+def discover_engines(progress: Any = None, cancel: Any = None) -> tuple[list[Any], list[str]]:
+    """(the engines that can run, notes about what could not be listed). An engine without any weights
+    (Zero-DCE before its official checkpoint is imported) is not offered."""
     from core.engines.registry import default_registry
 
-    engines: list = list(default_registry().list())
-    notes: list[str] = []
-    known = {e.id for e in engines}
-    try:
-        from core.engines.imported import store_engines
-        from core.store import ModelStore
-    except ImportError:
-        return engines, notes  # the model store is not part of this build yet
-    try:
-        for factory in store_engines(ModelStore()):
-            engine = factory(device=None)
-            engine.factory = factory
-            if engine.id not in known:
-                engines.append(engine)
-                known.add(engine.id)
-    except Exception as e:  # a damaged store must not hide the built-in engines
-        notes.append(f"Imported models could not be listed: {e}")
-    return engines, notes
-
+    registry = default_registry()
+    return registry.available(), list(registry.notes)

@@ -1,4 +1,7 @@
-"""Every keyboard shortcut in one table: the window builds its actions from it and the help dialog lists it."""
+"""Every keyboard shortcut in one table: the window builds its actions from it and the help dialog lists it.
+
+`keys` is an action's main key (what menus and tooltips show); `also` holds further keys for the same
+action (Ctrl+Y beside Ctrl+Shift+Z). Keys are written in QKeySequence's portable text."""
 
 from __future__ import annotations
 
@@ -9,8 +12,13 @@ from dataclasses import dataclass
 class Shortcut:
     id: str  # the action's name in the window ("" for gestures handled by the canvas)
     title: str
-    keys: str
+    keys: str  # the main key
     group: str
+    also: tuple[str, ...] = ()  # more keys that do the same
+
+    @property
+    def all_keys(self) -> tuple[str, ...]:
+        return (self.keys, *self.also)
 
 
 SHORTCUTS: tuple[Shortcut, ...] = (
@@ -21,12 +29,13 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("models", "Model manager", "Ctrl+M", "File"),
     Shortcut("quit", "Quit", "Ctrl+Q", "File"),
     Shortcut("undo", "Undo the last mask edit", "Ctrl+Z", "Mask"),
-    Shortcut("redo", "Redo", "Ctrl+Shift+Z", "Mask"),
+    Shortcut("redo", "Redo", "Ctrl+Shift+Z", "Mask", also=("Ctrl+Y",)),
     Shortcut("invert_mask", "Invert the mask", "Ctrl+I", "Mask"),
     Shortcut("clear_mask", "Clear the mask", "Ctrl+Shift+X", "Mask"),
     Shortcut("brush_smaller", "Smaller brush", "[", "Mask"),
     Shortcut("brush_larger", "Larger brush", "]", "Mask"),
-    Shortcut("tool_navigate", "Navigate tool", "H", "Tools"),
+    Shortcut("toggle_mask", "Show or hide the mask overlay", "H", "Mask"),
+    Shortcut("tool_navigate", "Navigate tool", "N", "Tools"),
     Shortcut("tool_brush", "Brush", "B", "Tools"),
     Shortcut("tool_eraser", "Eraser", "E", "Tools"),
     Shortcut("tool_rect", "Rectangle fill", "R", "Tools"),
@@ -36,7 +45,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("cancel", "Cancel the running job", "Esc", "Restore"),
     Shortcut("fit", "Fit the photo in the window", "Ctrl+0", "View"),
     Shortcut("actual_size", "Actual pixels (100%)", "Ctrl+1", "View"),
-    Shortcut("zoom_in", "Zoom in", "Ctrl+=", "View"),
+    Shortcut("zoom_in", "Zoom in", "Ctrl++", "View", also=("Ctrl+=",)),
     Shortcut("zoom_out", "Zoom out", "Ctrl+-", "View"),
     Shortcut("view_single", "Single view", "Ctrl+Shift+1", "View"),
     Shortcut("view_split", "Split before/after with a divider", "Ctrl+Shift+2", "View"),
@@ -51,4 +60,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
 
 
 def keys_for(action_id: str) -> str:
+    """The main key of an action (StopIteration for an action without one)."""
     return next(s.keys for s in SHORTCUTS if s.id == action_id)
+
+
+def all_keys_for(action_id: str) -> tuple[str, ...]:
+    """Every key of an action, the main one first; () for an action without keys."""
+    return next((s.all_keys for s in SHORTCUTS if s.id and s.id == action_id), ())

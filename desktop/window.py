@@ -20,7 +20,7 @@ from desktop.panels.history_panel import HistoryPanel
 from desktop.panels.mask_panel import MaskPanel
 from desktop.panels.restore_panel import RestorePanel
 from desktop.settings_store import add_recent, clear_recent, desktop_settings, recent_files
-from desktop.shortcuts import keys_for
+from desktop.shortcuts import all_keys_for
 from desktop.status_bar import StatusWidgets
 from desktop.versions import VersionHistory
 from desktop.workers import JobHandle, WorkerPool
@@ -136,10 +136,7 @@ class MainWindow(QMainWindow):
     # --- building ---------------------------------------------------------------------------------
     def _action(self, action_id: str, text: str, slot, checkable: bool = False) -> QAction:
         action = QAction(text, self)
-        try:
-            action.setShortcut(QKeySequence(keys_for(action_id)))
-        except StopIteration:
-            pass
+        action.setShortcuts([QKeySequence(k) for k in all_keys_for(action_id)])  # the main key first
         action.setCheckable(checkable)
         action.triggered.connect(slot)
         self.addAction(action)  # shortcuts work whichever widget has focus
@@ -278,7 +275,10 @@ class MainWindow(QMainWindow):
         c.pixel_hovered.connect(self.status.show_pixel)
         self.side_by_side.left.pixel_hovered.connect(self.status.show_pixel)
         self.side_by_side.right.pixel_hovered.connect(self.status.show_pixel)
-        c.zoom_changed.connect(self.status.show_zoom)
+        # the zoom readout follows whichever view is on screen: the canvas, or the side-by-side pair
+        c.zoom_changed.connect(lambda z: None if self._current_view() is not c else self.status.show_zoom(z))
+        self.side_by_side.zoom_changed.connect(
+            lambda z: self.status.show_zoom(z) if self._current_view() is self.side_by_side else None)
         c.tool_changed.connect(self._sync_tool_buttons)
         c.regions.regions_changed.connect(self.restore_panel.set_regions)
         c.mask_layer.history_changed.connect(self._history_changed)
@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         try:
             self.canvas.set_brush_size(float(self.settings.value("mask/brush_size", 40)))
-            self.mask_panel.opacity.setValue(int(self.settings.value("mask/opacity", 50)))
+            self.mask_panel.restore_opacity(self.settings.value("mask/opacity"))  # never an invisible overlay
             self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
         except (TypeError, ValueError):
             pass
@@ -346,7 +346,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/tab", self.tabs.currentIndex())
         s.setValue("mask/brush_size", self.canvas.mask_layer.brush_size)
-        s.setValue("mask/opacity", self.mask_panel.opacity.value())
+        s.setValue("mask/opacity", self.mask_panel.opacity_to_save())
         s.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
         self._training_loaded = True
         try:
             module = importlib.import_module(TRAINING_MODULE)
-            panel = module.TrainingPanel(self._training_host)
+            panel = module.TrainingPanel(self._training_host, pool=self.pool)
         except Exception as e:  # a broken training panel must not break the editor
             panel = QLabel(f"The training panel could not be loaded: {e}")
             panel.setWordWrap(True)
@@ -682,16 +682,17 @@ class MainWindow(QMainWindow):
         if mode == VIEW_SIDE:
             self._refresh_side_by_side()
             self.stack.setCurrentWidget(self.side_by_side)
-            self.side_by_side.right.follow(self.canvas)
-            self.side_by_side.left.follow(self.canvas)
+            self.side_by_side.follow(self.canvas)
         else:
             if self.stack.currentWidget() is self.side_by_side:
                 self.canvas.follow(self.side_by_side.right)
             self.stack.setCurrentWidget(self.canvas)
             self.canvas.setFocus()
+        self.status.show_zoom(self._current_view().zoom())
 
-    def _current_view(self):
-        return self.side_by_side.right if self.stack.currentWidget() is self.side_by_side else self.canvas
+    def _current_view(self) -> EditorCanvas | SideBySideView:
+        """What the view commands (fit, 100%, zoom in/out) act on: the canvas, or both side-by-side panes."""
+        return self.side_by_side if self.stack.currentWidget() is self.side_by_side else self.canvas
 
     def _fit(self) -> None:
         self._current_view().fit()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.checkpoints import CheckpointError, UnsafeCheckpointError, read_state_dict
+from core.models.checkpoints import CheckpointError, UnsafeCheckpointError, read_state_dict
 from core.errors import RestoraError
 
 

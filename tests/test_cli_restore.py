@@ -113,3 +113,88 @@ def test_telea_engine_keeps_16_bit_precision(tmp_path):
     assert np.abs(filled - 0.4).max() < 1e-4  # a hole in a flat 16-bit area is filled with that value
     with pytest.raises(Exception, match="mask"):
         OpenCVInpaint().run(EngineRequest(Photo(rgb=rgb), mask=np.zeros((3, 3), np.uint8)))
+
+
+def _photos(folder, names):
+    for n, name in enumerate(names):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((gradient_image(16, 20) // (n + 2)).astype(np.uint8)).save(path)
+
+
+def _written(out):
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+
+
+def test_recursive_restore_keeps_sub_folders(tmp_path, capsys):
+    _photos(tmp_path / "scans", ["day1/IMG_0001.png", "day2/IMG_0001.png"])
+    out = tmp_path / "out"
+    assert main.main(["restore", str(tmp_path / "scans"), "--recursive", "--engine", "lowlight.auto_gamma",
+                      "--out", str(out)]) == 0
+    assert _written(out) == ["day1/IMG_0001.png", "day2/IMG_0001.png"]
+    assert "2 written, 0 failed" in capsys.readouterr().out
+
+
+def test_shards_split_the_work_and_a_rerun_skips_what_is_done(tmp_path, capsys):
+    names = [f"d{n % 2}/p{n}.png" for n in range(5)]
+    _photos(tmp_path / "in", names)
+    out = tmp_path / "out"
+    base = ["restore", str(tmp_path / "in"), "--recursive", "--engine", "lowlight.auto_gamma", "--out", str(out)]
+    assert main.main(base + ["--shard", "0/2"]) == 0
+    first = _written(out)
+    assert "of 3 photos in shard 0/2" in capsys.readouterr().out and len(first) == 3
+    assert main.main(base + ["--shard", "1/2"]) == 0
+    assert _written(out) == sorted(names)
+    (out / first[0]).unlink()  # lost with a crashed node
+    assert main.main(base + ["--shard", "0/2"]) == 0  # --skip-done is on by default with --shard
+    assert "1 written, 0 failed, 2 skipped as already done, of 3 photos in shard 0/2" in capsys.readouterr().out
+    assert main.main(base + ["--skip-done"]) == 0
+    assert "0 written, 0 failed, 5 skipped" in capsys.readouterr().out
+    assert main.main(base + ["--shard", "0/2", "--no-skip-done"]) == 1  # without it, an existing result is listed
+    assert "already exists" in capsys.readouterr().err
+    assert main.main(base + ["--shard", "0/2", "--overwrite"]) == 0  # --overwrite turns the default off
+
+
+def test_bad_options_are_clear_one_line_errors(tmp_path, capsys):
+    _photos(tmp_path, ["a.png"])
+    (tmp_path / "notes.txt").write_text("x")
+    base = ["restore", str(tmp_path / "a.png"), "--engine", "lowlight.auto_gamma"]
+    for args, words in ((["--out", str(tmp_path / "notes.txt")], "is an existing file"),
+                        (["--out", str(tmp_path / "notes.txt" / "o")], "cannot be created"),
+                        (["--out", str(tmp_path / "o"), "--shard", "2/2"], "numbered 0 to 1"),
+                        (["--out", str(tmp_path / "o"), "--shard", "half"], "INDEX/COUNT"),
+                        (["--out", str(tmp_path / "o"), "--skip-done", "--overwrite"], "choose one")):
+        assert main.main(base + args) == 2, args
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_colliding_outputs_are_refused_before_any_work(tmp_path, capsys):
+    _photos(tmp_path / "a", ["x.png"])
+    _photos(tmp_path / "b", ["x.png", "y.png"])
+    out = tmp_path / "out"
+    assert main.main(["restore", str(tmp_path / "a"), str(tmp_path / "b"), "--engine", "lowlight.auto_gamma",
+                      "--out", str(out), "--overwrite"]) == 1
+    assert "nothing was done" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_sigterm_from_a_scheduler_cancels_cleanly(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    from core.engines.lowlight.classical import AutoGamma
+
+    _photos(tmp_path / "in", ["a.png", "b.png"])
+    original = AutoGamma.process
+
+    def killed(self, request):
+        os.kill(os.getpid(), signal.SIGTERM)  # the job's time is up (SLURM, Kubernetes)
+        return original(self, request)
+
+    monkeypatch.setattr(AutoGamma, "process", killed)
+    out = tmp_path / "out"
+    assert main.main(["restore", str(tmp_path / "in"), "--engine", "lowlight.auto_gamma", "--out", str(out)]) == 130
+    assert list(out.iterdir()) == [] and "--skip-done" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back

@@ -139,3 +139,52 @@ def _display(w, h):
 
     rng = np.random.default_rng(0)
     return make_display(Photo.from_uint8(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)))
+
+
+# --- the mask panel ---------------------------------------------------------------------------------
+def test_mask_panel_sliders_show_their_values(qtbot):
+    from desktop.panels.mask_panel import MaskPanel
+
+    canvas = EditorCanvas()
+    panel = MaskPanel(canvas)
+    qtbot.addWidget(canvas)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.hardness_value.text() == f"{panel.hardness.value()}%"
+    assert panel.opacity_value.text() == f"{panel.opacity.value()}%"
+    panel.hardness.setValue(35)
+    panel.opacity.setValue(80)
+    assert panel.hardness_value.text() == "35%" and panel.opacity_value.text() == "80%"
+    assert canvas.mask_layer.hardness == 0.35 and abs(canvas.mask_layer.opacity() - 0.8) < 1e-6
+    # the value labels sit beside their sliders, wide enough for "100%"
+    for slider, label in ((panel.hardness, panel.hardness_value), (panel.opacity, panel.opacity_value)):
+        assert label.isVisible() and label.parentWidget() is slider.parentWidget()
+        assert label.width() >= label.fontMetrics().horizontalAdvance("100%")
+
+
+def test_an_invisible_overlay_opacity_is_never_restored(qtbot):
+    from desktop.panels.mask_panel import DEFAULT_OPACITY_PERCENT, usable_opacity
+    from desktop.window import MainWindow
+
+    assert [usable_opacity(v) for v in (0, 5, "9", 10, 30, "75", 100, 250, None, "junk", -3)] == \
+        [50, 50, 50, 10, 30, 75, 100, 50, 50, 50, 50]
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.mask_panel.opacity.setValue(0)  # hidden during the session is fine...
+    assert window.canvas.mask_layer.opacity() == 0.0
+    window.save_state()  # ...but it is not what the next start gets
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.mask_panel.opacity.value() == DEFAULT_OPACITY_PERCENT == 50
+    assert abs(again.canvas.mask_layer.opacity() - 0.5) < 1e-6
+    # a settings file that already holds an invisible opacity (an older version wrote it) starts at 50% too
+    again.settings.setValue("mask/opacity", 0)
+    again.settings.sync()
+    third = MainWindow()
+    qtbot.addWidget(third)
+    assert third.mask_panel.opacity.value() == 50
+    third.mask_panel.opacity.setValue(30)  # a faint but visible overlay is remembered as it is
+    third.save_state()
+    fourth = MainWindow()
+    qtbot.addWidget(fourth)
+    assert fourth.mask_panel.opacity.value() == 30

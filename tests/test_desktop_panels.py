@@ -182,6 +182,51 @@ def test_batch_dialog_continues_past_a_bad_file_and_reports_it(qtbot, tmp_path):
     assert np.array_equal(out, 255 - gradient_image(20, 30))
 
 
+def test_batch_dialog_keeps_sub_folders_and_skips_what_is_done(qtbot, tmp_path):
+    src, dst = tmp_path / "in", tmp_path / "out"
+    for sub in ("day1", "day2"):
+        (src / sub).mkdir(parents=True)
+        Image.fromarray(gradient_image(20, 30)).save(src / sub / "IMG_1.png")
+    dialog = BatchDialog(WorkerPool(), [Invert()])
+    qtbot.addWidget(dialog)
+    dialog.input_dir.setText(str(src))
+    dialog.output_dir.setText(str(dst))
+    dialog.recursive.setChecked(True)
+    handle = dialog.start()
+    qtbot.waitUntil(lambda: handle.delivered, timeout=10000)
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*.png")) == ["day1/IMG_1.png", "day2/IMG_1.png"]
+    (dst / "day2" / "IMG_1.png").unlink()
+    dialog.skip_done.setChecked(True)
+    handle = dialog.start()
+    qtbot.waitUntil(lambda: handle.delivered, timeout=10000)
+    assert "1 written, 0 failed, 1 skipped as already done" in dialog.summary.text()
+    assert dialog.progress.format() == "Done"
+
+
+def test_batch_dialog_shows_what_a_cancelled_batch_did(qtbot, tmp_path):
+    class CancelsOnB(Invert):
+        def process(self, request):
+            if request.photo.meta.source_path.name == "b.png":
+                request.cancel.cancel()  # as the Cancel button does, while b.png is being restored
+            request.cancel.raise_if_cancelled()
+            return super().process(request)
+
+    src, dst = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(gradient_image(20, 30)).save(src / name)
+    dialog = BatchDialog(WorkerPool(), [CancelsOnB()])
+    qtbot.addWidget(dialog)
+    dialog.input_dir.setText(str(src))
+    dialog.output_dir.setText(str(dst))
+    handle = dialog.start()
+    qtbot.waitUntil(lambda: handle.delivered, timeout=10000)
+    assert handle.state == "cancelled"
+    assert [p.name for p in dst.iterdir()] == ["a.png"]
+    assert "1 written" in dialog.summary.text() and "cancelled; 2 not done" in dialog.summary.text()
+    assert dialog.progress.format() == "Stopped"
+
+
 def test_batch_dialog_refuses_the_input_folder_as_output(qtbot, tmp_path):
     dialog = BatchDialog(WorkerPool(), [Invert()])
     qtbot.addWidget(dialog)

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from core.downloads import ChecksumError, DownloadError, download, part_path
+from core.store.downloads import ChecksumError, DownloadError, download, part_path
 from core.errors import CancelledError
 from core.jobs import CancelToken
 

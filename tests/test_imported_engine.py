@@ -13,13 +13,14 @@ import torch
 
 from core.archs.spec import ArchSpec
 from core.engines.base import ParamError
-from core.engines.imported import FaceModelNeedsFaceEngineError, imported_engine, store_engines
+from core.engines.model_engine import FaceModelNeedsFaceEngineError, ModelEngine, store_engines
 from core.engines.registry import EngineRegistry, register_all
 from core.errors import CancelledError
 from core.jobs import CancelToken
 from core.photo import Photo
-from core.store import ModelStore, wrap_spandrel
-from core.tensors import from_model, to_model
+from core.archs.spandrel_adapter import wrap_spandrel
+from core.store import ModelStore
+from core.tensors import ZERO_ONE, from_model, to_model
 from core.engines.request import EngineRequest
 from tests.test_downloads import serve
 from tests.test_store import compact, save_compact
@@ -43,7 +44,7 @@ def _photo(rng: np.random.Generator, h: int = 192, w: int = 256, alpha: bool = T
 def test_imported_upscaler_runs_tiled_end_to_end(tmp_path: Path, rng: np.random.Generator):
     store = ModelStore()
     entry = store.import_file(save_compact(tmp_path / "compact-x2.pth", seed=5), license_note="test only")
-    engine_cls = imported_engine(entry, store)(device="cpu")
+    engine_cls = ModelEngine(entry, store, device="cpu")
     assert engine_cls.id == "model.compact-x2" and engine_cls.task == "general"
     assert "compact-x2" in engine_cls.title and "Compact" in engine_cls.title
     assert [p.name for p in engine_cls.params] == ["tile", "overlap", "precision"]
@@ -56,7 +57,7 @@ def test_imported_upscaler_runs_tiled_end_to_end(tmp_path: Path, rng: np.random.
     assert out.alpha is not None and out.alpha.shape == (384, 512)
     assert abs(float(out.alpha.mean()) - float(photo.alpha.mean())) < 0.01
     with torch.no_grad():  # the whole photo through the network in one go, by the contract
-        whole = from_model(compact(seed=5)(to_model(photo.rgb)))
+        whole = from_model(compact(seed=5)(to_model(photo.rgb, ZERO_ONE)), ZERO_ONE)
     np.testing.assert_allclose(out.rgb, whole, atol=1e-4)
     assert len(progress) > 4 and progress[-1][0] == progress[-1][1]  # reported per tile
     assert any("64 px tiles" in n for n in result.notes)
@@ -69,7 +70,7 @@ def test_descriptor_is_loaded_once_per_engine(tmp_path: Path, rng: np.random.Gen
     loads: list[str] = []
     real_load = store.load
     monkeypatch.setattr(store, "load", lambda name, device="cpu": loads.append(name) or real_load(name, device))
-    engine = imported_engine(entry, store)(device="cpu")
+    engine = ModelEngine(entry, store, device="cpu")
     photo = _photo(rng, 32, 40, alpha=False)
     engine.run(EngineRequest(photo))
     engine.run(EngineRequest(photo))
@@ -79,7 +80,7 @@ def test_descriptor_is_loaded_once_per_engine(tmp_path: Path, rng: np.random.Gen
 def test_params_are_checked(tmp_path: Path, rng: np.random.Generator):
     store = ModelStore()
     entry = store.import_file(save_compact(tmp_path / "a.pth"))
-    engine = imported_engine(entry, store)(device="cpu")
+    engine = ModelEngine(entry, store, device="cpu")
     with pytest.raises(ParamError, match="precision"):
         engine.run(EngineRequest(_photo(rng, 16, 16), params={"precision": "int8"}))
     with pytest.raises(ParamError, match="tile"):
@@ -92,7 +93,7 @@ def test_cancel_stops_the_run(tmp_path: Path, rng: np.random.Generator):
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):
-        imported_engine(entry, store)(device="cpu").run(EngineRequest(_photo(rng, 64, 64), params={"tile": 32}, cancel=token))
+        ModelEngine(entry, store, device="cpu").run(EngineRequest(_photo(rng, 64, 64), params={"tile": 32}, cancel=token))
 
 
 def test_store_engines_register_cleanly(tmp_path: Path):
@@ -113,7 +114,7 @@ def test_fixed_size_face_model_points_to_the_face_engine(tmp_path: Path, rng: np
     torch.save(net.state_dict(), tmp_path / "rf.pth")
     store = ModelStore()
     entry = store.import_file(tmp_path / "rf.pth")
-    engine_cls = imported_engine(entry, store)(device="cpu")
+    engine_cls = ModelEngine(entry, store, device="cpu")
     assert engine_cls.task == "face" and engine_cls.requirements.square
     assert [p.name for p in engine_cls.params] == ["precision"]  # nothing to tile
     with pytest.raises(FaceModelNeedsFaceEngineError, match="face-restoration engine"):
@@ -144,19 +145,20 @@ def _tiny_inpaint_spec() -> ArchSpec:
             size_requirements=spandrel.SizeRequirements(minimum=16, multiple_of=8))
         return wrap_spandrel(loaded)
 
-    return ArchSpec("TinyInpaint", "inpaint", "MIT", detect=lambda sd: "tiny_inpaint.weight" in sd, load=load)
+    return ArchSpec("TinyInpaint", "inpaint", "MIT", ZERO_ONE, ZERO_ONE, detect=lambda sd: "tiny_inpaint.weight" in sd,
+                    load=load)
 
 
 def test_inpainting_model_gets_the_mask_and_changes_only_masked_pixels(
         tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("core.archs.catalog.own_architectures", lambda: [_tiny_inpaint_spec()])
+    monkeypatch.setattr("core.archs.identify.own_architectures", lambda: [_tiny_inpaint_spec()])
     torch.manual_seed(0)
     net = _TinyInpaint()
     torch.save(net.state_dict(), tmp_path / "inpaint.pth")
     store = ModelStore()
     entry = store.import_file(tmp_path / "inpaint.pth")
     assert (entry.task, entry.input_channels, entry.size_multiple, entry.tileable) == ("inpaint", 4, 8, False)
-    engine_cls = imported_engine(entry, store)(device="cpu")
+    engine_cls = ModelEngine(entry, store, device="cpu")
     assert engine_cls.requirements.needs_mask
     photo = _photo(rng, 44, 60, alpha=False)  # not a multiple of 8: padded and cropped by inference
     mask = np.zeros((44, 60), np.uint8)
@@ -165,7 +167,8 @@ def test_inpainting_model_gets_the_mask_and_changes_only_masked_pixels(
     keep = mask == 0
     assert np.array_equal(out[keep], photo.rgb[keep])
     with torch.no_grad():
-        expected = from_model(net(to_model(photo.rgb), torch.from_numpy((mask > 0).astype(np.float32))[None, None]))
+        expected = from_model(net(to_model(photo.rgb, ZERO_ONE), torch.from_numpy((mask > 0).astype(np.float32))[None, None]),
+                              ZERO_ONE)
     np.testing.assert_allclose(out[~keep], expected[~keep], atol=1e-5)
 
 
@@ -205,13 +208,13 @@ def test_cli_catalog_lists_ids(capsys: pytest.CaptureFixture[str]):
 
 def test_cli_download_shows_progress_and_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch):
-    from core.model_catalog import CatalogEntry
+    from core.store.catalog import CatalogEntry
 
     data = save_compact(tmp_path / "w.pth", wrapper=None).read_bytes()
     with serve(data) as srv:
         item = CatalogEntry("tiny", "Tiny", "general", "Compact", srv.url, hashlib.sha256(data).hexdigest(),
                             len(data), "BSD-3-Clause")
-        monkeypatch.setattr("core.model_catalog.CATALOG", (item,))
+        monkeypatch.setattr("core.store.catalog.CATALOG", (item,))
         assert _cli(["models", "download", "tiny"]) == 0
     captured = capsys.readouterr()
     assert "100%" in captured.err and "Downloaded Tiny as tiny" in captured.out
@@ -263,9 +266,9 @@ def test_own_architecture_checkpoint_runs_as_an_engine(tmp_path: Path, rng: np.r
     entry = store.import_file(tmp_path / "Epoch99.pth", "zero-dce")
     assert (entry.architecture, entry.task, entry.identified_by) == ("Zero-DCE", "lowlight", "restora")
     photo = _photo(rng, 40, 56, alpha=False)
-    out = imported_engine(entry, store)(device="cpu").run(EngineRequest(photo)).photo.rgb
+    out = ModelEngine(entry, store, device="cpu").run(EngineRequest(photo)).photo.rgb
     desc = store.load("zero-dce")
     with torch.no_grad():
-        expected = from_model(desc(to_model(photo.rgb, desc.input_range)), desc.output_range)
+        expected = from_model(desc(to_model(photo.rgb, desc.facts.input_range)), desc.facts.output_range)
     assert out.shape == photo.rgb.shape
     np.testing.assert_allclose(out, expected, atol=1e-4)

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-import core.inference as inference
-from core.archs.spec import ModelDescriptor
+import core.models.runner as inference
+from core.models.descriptor import ModelDescriptor, ModelFacts, SizeRule, first_output
 from core.errors import CancelledError, RestoraError
-from core.inference import (InferenceError, InferenceInputError, InferenceMemoryError, InferenceResult,
+from core.models.runner import (InferenceError, InferenceInputError, InferenceMemoryError, InferenceResult,
                             is_out_of_memory, pick_precision, run_model, run_on_device)
 from core.jobs import CancelToken
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE
@@ -19,10 +19,12 @@ from core.tiling import NonFiniteOutputError, run_tiled
 CUDA = torch.device("cuda", 0)
 
 
-def descriptor(module: nn.Module, **fields) -> ModelDescriptor:
-    fields.setdefault("architecture", "test-net")
-    fields.setdefault("task", "general")
-    return ModelDescriptor(module=module, **fields)
+def descriptor(module: nn.Module, *, forward=first_output, tileable: bool = True, size_multiple: int = 1,
+               fixed_size: int | None = None, input_range=ZERO_ONE, output_range=ZERO_ONE, **facts) -> ModelDescriptor:
+    strategy = "crop" if fixed_size else ("tile" if tileable else "whole")
+    size = SizeRule(strategy, multiple_of=size_multiple, fixed=fixed_size)
+    return ModelDescriptor(module, ModelFacts(architecture="test-net", purpose="general", input_range=input_range,
+                                              output_range=output_range, size=size, **facts), forward)
 
 
 class Recorder(nn.Module):
@@ -262,7 +264,7 @@ def test_half_precision_overflow_is_redone_in_float32(image):
         tries.append((device.type, dtype))
         if dtype != torch.float32:
             raise NonFiniteOutputError("the network returned NaN or infinite values")
-        return img.copy()
+        return img.image.copy()  # the attempt gets the run's inputs
 
     result = run_model(descriptor(nn.Identity(), supports_half=True), image, device=CUDA, tile=64, attempt=attempt)
     assert tries == [("cuda", torch.float16), ("cuda", torch.float32)]

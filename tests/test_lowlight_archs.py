@@ -11,13 +11,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.archs import catalog
+from core.archs import identify as catalog
 from core.archs.gain_unet import GainUNet, build_from_state_dict
 from core.archs.gamma_net import (CONTRAST_RANGE, GAMMA_RANGE, GammaNet, apply_gamma_contrast,
                                   apply_gamma_contrast_numpy, random_params)
 from core.archs.zero_dce import ZeroDCE, apply_curves, curve_step
 from core.archs.zero_dce_pp import ZeroDCEPP
-from core.checkpoints import read_state_dict
+from core.models.checkpoints import read_state_dict
 
 DATA = Path(__file__).parent / "data"
 
@@ -58,8 +58,8 @@ def test_catalog_identifies_each_official_checkpoint_and_nothing_else():
         assert not specs["Zero-DCE"].detect(sd)
     for name, sd in (("Zero-DCE", dce), ("Zero-DCE++", dce_pp)):
         desc = specs[name].load(sd)
-        assert desc.architecture == name and desc.task == "lowlight"
-        assert desc.input_range == (0.0, 1.0) and desc.output_range == (0.0, 1.0)
+        assert desc.facts.architecture == name and desc.facts.purpose == "lowlight"
+        assert desc.facts.input_range == (0.0, 1.0) and desc.facts.output_range == (0.0, 1.0)
         with torch.no_grad():
             assert desc(torch.rand(1, 3, 24, 36)).shape == (1, 3, 24, 36)
 

@@ -12,17 +12,19 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.archs import catalog, gain_unet, gamma_net
+from core.archs import gain_unet, gamma_net
+from core.archs import identify as catalog
 from core.archs.gain_unet import GainUNet
 from core.archs.gamma_net import GammaNet
 from core.archs.zero_dce import ZeroDCE
 from core.archs.zero_dce_pp import OFFICIAL_TEST_SCALE, ZeroDCEPP
-from core.checkpoints import EXPORT_FORMAT, CheckpointError, read_export_info
-from core.engines.imported import imported_engine
+from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_export_info
+from core.engines.model_engine import ModelEngine
 from core.photo import Photo
-from core.store import ModelStore, UnknownArchitectureError, identify
+from core.archs.identify import UnknownArchitectureError, identify
+from core.store import ModelStore
 from core.tensors import from_model, to_model
-from core.train.networks import ImageUNet
+from core.archs.image_unet import ImageUNet
 from core.engines.request import EngineRequest
 from tests.test_store import compact
 
@@ -71,7 +73,7 @@ GAMMA = gamma_net.ARCHITECTURE
     (GammaNet().state_dict(), GAMMA),
     (ZeroDCE().state_dict(), "Zero-DCE"),
     (ZeroDCEPP().state_dict(), "Zero-DCE++"),
-    (ImageUNet(base=4, depth=2).state_dict(), None),
+    (ImageUNet(base=4, depth=2).state_dict(), "RestoraImageUNet"),  # its exports import into the store now
     (compact().state_dict(), None),
 ], ids=["gain-4", "gain-8-rgb", "gamma-4", "gamma-16", "zero-dce", "zero-dce-pp", "image-unet", "compact"])
 def test_each_state_dict_is_claimed_by_its_own_spec_only(state_dict, owner):
@@ -104,8 +106,8 @@ def test_gain_unet_descriptor_is_the_network_run_whole():
     sd = seeded(net, 1)
     ident = identify(sd)
     desc = ident.descriptor
-    assert (ident.identified_by, desc.architecture, desc.task) == ("restora", GAIN, "lowlight")
-    assert desc.input_range == (0.0, 1.0) == desc.output_range and not desc.tileable
+    assert (ident.identified_by, desc.facts.architecture, desc.facts.purpose) == ("restora", GAIN, "lowlight")
+    assert desc.facts.input_range == (0.0, 1.0) == desc.facts.output_range and desc.facts.size.strategy != "tile"
     assert desc.module.gain_min == pytest.approx(0.4) and desc.module.gain_max == pytest.approx(3.0)
     x = torch.rand(1, 3, 19, 26)
     with torch.no_grad():
@@ -116,7 +118,7 @@ def test_gamma_net_descriptor_predicts_small_and_applies_at_full_size():
     net = GammaNet(features=4, input_size=16)
     sd = seeded(net, 2)
     desc = identify(sd).descriptor
-    assert desc.architecture == GAMMA and not desc.tileable and int(desc.module.input_size) == 16
+    assert desc.facts.architecture == GAMMA and desc.facts.size.strategy != "tile" and int(desc.module.input_size) == 16
     x = torch.rand(1, 3, 40, 30) * 0.3
     with torch.no_grad():
         params = net.eval()(gamma_net.resize_for_prediction(x, 16))
@@ -134,13 +136,13 @@ def test_store_runs_an_export_whole_as_an_engine(tmp_path: Path, rng: np.random.
     entry = store.import_file(save_export(tmp_path / "best.safetensors", sd, arch, options), name="mine")
     assert (entry.architecture, entry.identified_by, entry.task) == (arch, "restora", "lowlight")
     assert not entry.tileable
-    engine_cls = imported_engine(entry, store)(device="cpu")
+    engine_cls = ModelEngine(entry, store, device="cpu")
     assert [p.name for p in engine_cls.params] == ["precision"]  # no tile controls: it runs whole
     photo = Photo(rgb=rng.random((21, 34, 3), dtype=np.float32) * 0.4)
     out = engine_cls.run(EngineRequest(photo)).photo.rgb
     desc = store.load("mine")
     with torch.no_grad():
-        expected = from_model(desc(to_model(photo.rgb, desc.input_range)), desc.output_range)
+        expected = from_model(desc(to_model(photo.rgb, desc.facts.input_range)), desc.facts.output_range)
     assert out.shape == photo.rgb.shape and not np.allclose(out, photo.rgb, atol=1e-3)
     np.testing.assert_allclose(out, expected, atol=1e-5)
 

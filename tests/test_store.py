@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.archs.spec import ArchSpec, ModelDescriptor
-from core.checkpoints import CheckpointError, UnsafeCheckpointError
-from core.store import ModelNotFoundError, ModelStore, StoreError, UnknownArchitectureError, identify
+from core.archs.spec import ArchSpec
+from core.models.descriptor import ModelDescriptor, SizeRule
+from core.models.checkpoints import CheckpointError, UnsafeCheckpointError
+from core.archs.identify import UnknownArchitectureError, identify
+from core.store import ModelNotFoundError, ModelStore, StoreError
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, from_model, to_model
 from tests.test_downloads import serve
 
@@ -148,10 +150,11 @@ def test_own_architectures_come_before_spandrel(tmp_path: Path, monkeypatch: pyt
         seen.append("own")
         module = compact()
         module.load_state_dict(sd)
-        return ModelDescriptor(module=module, architecture="OurCompact", task="general", scale=2)
+        return spec.describe(module, size=SizeRule("tile"), scale=2)
 
-    spec = ArchSpec("OurCompact", "general", "MIT", detect=lambda sd: "body.0.weight" in sd, load=load)
-    monkeypatch.setattr("core.archs.catalog.own_architectures", lambda: [spec])
+    spec = ArchSpec("OurCompact", "general", "MIT", ZERO_ONE, ZERO_ONE, detect=lambda sd: "body.0.weight" in sd,
+                    load=load)
+    monkeypatch.setattr("core.archs.identify.own_architectures", lambda: [spec])
     entry = ModelStore().import_file(save_compact(tmp_path / "a.pth"))
     assert (entry.architecture, entry.identified_by) == ("OurCompact", "restora") and seen == ["own"]
 
@@ -187,13 +190,13 @@ def test_face_networks_get_minus_one_one_input(arch: str, rng: np.random.Generat
     else:
         from spandrel_extra_arches.architectures.CodeFormer import CodeFormer as cls
     desc = identify(_zero_state_dict_of(cls)).descriptor
-    assert desc.architecture == arch and desc.task == "face"
-    assert desc.input_range == MINUS_ONE_ONE and desc.output_range == MINUS_ONE_ONE
-    assert desc.fixed_size == 512 and not desc.tileable
+    assert desc.facts.architecture == arch and desc.facts.purpose == "face"
+    assert desc.facts.input_range == MINUS_ONE_ONE and desc.facts.output_range == MINUS_ONE_ONE
+    assert desc.facts.size.fixed == 512 and desc.facts.size.strategy != "tile"
     image = rng.random((512, 512, 3), dtype=np.float32)
     seen = _capture_call(desc.module)
     with pytest.raises(_Captured):
-        desc(to_model(image, desc.input_range))
+        desc(to_model(image, desc.facts.input_range))
     expected = torch.from_numpy(image).permute(2, 0, 1)[None] * 2 - 1
     assert torch.allclose(seen["x"], expected, atol=1e-6) and seen["x"].min() < -0.9
     if arch == "GFPGAN":
@@ -215,7 +218,7 @@ def test_restoreformer_runs_in_its_true_range_end_to_end(tmp_path: Path, rng: np
     desc = store.load(entry.name)
     image = rng.random((32, 32, 3), dtype=np.float32)
     with torch.no_grad():
-        ours = from_model(desc(to_model(image, desc.input_range)), desc.output_range)
+        ours = from_model(desc(to_model(image, desc.facts.input_range)), desc.facts.output_range)
         x = torch.from_numpy(image).permute(2, 0, 1)[None] * 2 - 1  # what the network was trained on
         raw = ((net(x)[0] + 1) / 2).clamp(0, 1)[0].permute(1, 2, 0).numpy()
         with pytest.warns(RangeMismatchWarning):  # the pitfall: the contract's guard notices it
@@ -229,14 +232,14 @@ def test_restoreformer_runs_in_its_true_range_end_to_end(tmp_path: Path, rng: np
 def test_download_from_the_catalog_imports_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import hashlib
 
-    from core.model_catalog import CatalogEntry
+    from core.store.catalog import CatalogEntry
 
     save_compact(tmp_path / "weights.pth", wrapper=None)
     data = (tmp_path / "weights.pth").read_bytes()
     with serve(data) as srv:
         item = CatalogEntry("tiny-compact", "Tiny compact", "general", "Compact", srv.url,
                             hashlib.sha256(data).hexdigest(), len(data), "BSD-3-Clause")
-        monkeypatch.setattr("core.model_catalog.CATALOG", (item,))
+        monkeypatch.setattr("core.store.catalog.CATALOG", (item,))
         store = ModelStore()
         entry = store.download("tiny-compact")
         again = store.download("tiny-compact")
@@ -250,7 +253,7 @@ def test_download_from_the_catalog_imports_the_file(tmp_path: Path, monkeypatch:
 
 
 def test_catalog_entries_are_well_formed():
-    from core.model_catalog import UnknownCatalogEntryError, catalog, catalog_entry
+    from core.store.catalog import UnknownCatalogEntryError, catalog, catalog_entry
 
     entries = catalog()
     assert len({e.id for e in entries}) == len(entries) >= 10

@@ -1,4 +1,4 @@
-"""core.train_runs: reading run folders as they grow, smoothing, ETA, command lines. No Qt."""
+"""core.train.runs: reading run folders as they grow, smoothing, ETA, command lines. No Qt."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.train_runs import (FORM_KEYS, RunFolderError, RunReader, Series, TrainArgsError, ema_smooth, eta_seconds,
-                             find_new_run, format_duration, list_presets, parse_lines, parse_overrides,
-                             request_stop, resume_command, short_run_name, train_command)
+from core.train.runs.commands import (FORM_KEYS, TrainArgsError, find_new_run, list_presets, parse_overrides,
+                                      resume_command, train_command)
+from core.train.runs.figures import ema_smooth, eta_seconds, format_duration, short_run_name
+from core.train.runs.reader import RunFolderError, RunReader, request_stop
+from core.train.runs.series import Series, parse_lines
 
 
 # --------------------------------------------------------------------------------------------------

@@ -24,12 +24,13 @@ from safetensors.torch import load_file
 from torch import nn
 
 from core.cli.train import main as train_main
-from core.engines.imported import imported_engine
+from core.engines.model_engine import ModelEngine
 from core.errors import RestoraError
 from core.imageio import load_photo
 from core.metrics import psnr
 from core.photo import Photo
-from core.store import ModelStore, UnknownArchitectureError
+from core.archs.identify import UnknownArchitectureError
+from core.store import ModelStore
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, ValueRange, from_model, to_model
 from core.train import degradations
 from core.train import presets as preset_registry
@@ -410,18 +411,26 @@ def test_early_stopping_counts_only_gains_above_min_delta(tmp_path, rng, registe
 # ------------------------------------------------------------------------------ best-weights export
 
 EXPORT_CASES = [
-    # (preset, data, extra, ranges, what the model store does with the export)
+    # (preset, data, extra, ranges, what the model store does with the export): every preset's export imports
     ("lowlight_gain_unet", "pairs", {"model": {"base": 4}}, [0.0, 1.0], "imported"),
     ("gamma_net", "flat", {"model": {"input_size": 16, "features": 4}}, [0.0, 1.0], "imported"),
-    ("image_unet", "pairs", {"model": {"base": 4, "depth": 2}}, [-1.0, 1.0], "unknown"),
+    ("image_unet", "pairs", {"model": {"base": 4, "depth": 2}}, [-1.0, 1.0], "imported"),
+    ("image_unet_inpaint", "flat", {"model": {"base": 4, "depth": 2}, "data": {"kind": "inpaint"}}, [-1.0, 1.0],
+     "imported"),
     ("zero_dce_pp", "flat", {}, [0.0, 1.0], "imported"),
+    ("zero_dce", "flat", {}, [0.0, 1.0], "imported"),
+    ("test_unknown_arch", "pairs", {}, [0.0, 1.0], "unknown"),
 ]
 
 
 @pytest.mark.parametrize("preset,data_kind,extra,value_range,outcome", EXPORT_CASES,
                          ids=[c[0] for c in EXPORT_CASES])
-def test_best_export_has_metadata_and_meets_the_model_store(tmp_path, rng, preset, data_kind, extra, value_range,
-                                                             outcome):
+def test_best_export_has_metadata_and_meets_the_model_store(tmp_path, rng, register_preset, preset, data_kind, extra,
+                                                             value_range, outcome):
+    if preset == "test_unknown_arch":  # an architecture the store has no detector for
+        register_preset(identity_preset(preset, ZERO_ONE))
+    preset = "image_unet" if preset == "image_unet_inpaint" else preset
+    inpaint = extra.get("data", {}).get("kind") == "inpaint"
     data = write_pairs(tmp_path / "d", rng, n=2) if data_kind == "pairs" else write_flat(tmp_path / "d", rng, n=2)
     cfg = tiny_config(preset, data, train={"max_steps": 2}, **extra)
     trainer = Trainer(cfg, tmp_path / "run", echo=quiet)
@@ -461,13 +470,25 @@ def test_best_export_has_metadata_and_meets_the_model_store(tmp_path, rng, prese
         if preset == "zero_dce_pp":  # the trained scale factor (1) from the export's options, not the official 12
             assert json.loads(meta["options"]) == {"scale_factor": 1}
             assert desc.module.scale_factor == 1 and entry.tileable
-        else:  # a global branch (gain U-Net) or one global prediction (gamma net): the whole image at once
+        elif preset == "zero_dce":  # seven 3x3 convolutions: tiles give the whole-image result
+            assert entry.tileable
+        else:  # a global branch, one global prediction, or a deep U-Net: the whole image at once
             assert not entry.tileable
+        assert entry.task == ("inpaint" if inpaint else trainer.built.task)
         # ... and it runs as an engine from the store, through the contract, on a tiny odd-sized photo.
         photo = Photo(rgb=smooth_image(rng, 20, 27) * 0.3)
-        out = imported_engine(entry, store)(device="cpu").run(EngineRequest(photo)).photo
+        mask = None
+        if inpaint:  # the model's mask convention (1 = hole, holes mid-grey) is met at its boundary
+            mask = np.zeros((20, 27), np.uint8)
+            mask[5:12, 8:20] = 255
+        out = ModelEngine(entry, store, device="cpu").run(EngineRequest(photo, mask)).photo
         assert out.rgb.shape == photo.rgb.shape and out.rgb.dtype == np.float32
         assert np.isfinite(out.rgb).all() and 0.0 <= out.rgb.min() and out.rgb.max() <= 1.0
         with torch.no_grad():
-            direct = from_model(desc(to_model(photo.rgb, desc.input_range)), desc.output_range)
-        np.testing.assert_allclose(out.rgb, direct, atol=1e-5)
+            hole = None if mask is None else torch.from_numpy((mask > 0).astype(np.float32))[None, None]
+            direct = from_model(desc(to_model(photo.rgb, desc.facts.input_range), hole), desc.facts.output_range)
+        if mask is not None:  # only the hole changes; the model's fill is what the engine pastes there
+            assert np.array_equal(out.rgb[mask == 0], photo.rgb[mask == 0])
+            np.testing.assert_allclose(out.rgb[mask > 0], direct[mask > 0], atol=1e-5)
+        else:
+            np.testing.assert_allclose(out.rgb, direct, atol=1e-5)

@@ -16,7 +16,8 @@ pytest.importorskip("pyqtgraph")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from core.train_runs import PresetInfo, RunReader  # noqa: E402
+from core.train.runs.commands import PresetInfo  # noqa: E402
+from core.train.runs.reader import RunReader  # noqa: E402
 from desktop.panels import training_follow  # noqa: E402
 from desktop.panels.training_panel import TrainingPanel  # noqa: E402
 from tests.test_train_run_reader import train_line, write_run, write_status  # noqa: E402
@@ -319,7 +320,7 @@ def test_refresh_with_many_points_stays_cheap(panel, tmp_path):
     n = 200_000
     steps = np.arange(1, n + 1, dtype=np.float64)
     for key in ("loss/total", "loss/l1", "lr/g"):
-        from core.train_runs import Series
+        from core.train.runs.series import Series
 
         series = reader.metrics.series.setdefault(key, Series(key))
         series.extend(steps, np.random.default_rng(0).random(n), steps / 10)

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
+from core.archs.spec import ArchSpec, StateDict, check_options, layout_of, matches_layout
+from core.models.descriptor import ModelDescriptor, SizeRule
 from core.tensors import ZERO_ONE
 
 ARCHITECTURE = "Restora gain U-Net"
@@ -102,14 +103,15 @@ def build_from_state_dict(state_dict: StateDict) -> GainUNet:
     return net
 
 
-def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
+def load_descriptor(state_dict: StateDict, **options: float) -> ModelDescriptor:
     """Build the gain U-Net from our own weights (strict). Not tileable: the global branch sees the whole
-    input, so tiles would each get their own idea of the scene's brightness."""
+    input, so tiles would each get their own idea of the scene's brightness. `options` (a training export's
+    base, gain_min, gain_max) must agree with what the weights hold."""
     net = build_from_state_dict(state_dict)
+    built = {"base": int(net.enc1[0].weight.shape[0]), "gain_min": net.gain_min, "gain_max": net.gain_max}
+    check_options(ARCHITECTURE, options, built)
     net.eval()
-    return ModelDescriptor(module=net, architecture=ARCHITECTURE, task="lowlight", input_range=ZERO_ONE,
-                           output_range=ZERO_ONE, size_multiple=1, tileable=False, supports_half=True,
-                           supports_bfloat16=True)
+    return ARCH_SPEC.describe(net, size=SizeRule("whole"), supports_half=True, supports_bfloat16=True)
 
 
 @lru_cache(maxsize=16)
@@ -132,5 +134,6 @@ def matches_state_dict(state_dict: StateDict) -> bool:
 
 
 LICENSE = "Restora's own architecture (weights: whoever trained them)"
-ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
-                     load=load_descriptor)
+ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, input_range=ZERO_ONE,
+                     output_range=ZERO_ONE, detect=matches_state_dict, load=load_descriptor,
+                     load_options=("base", "gain_min", "gain_max"))

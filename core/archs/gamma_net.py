@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
+from core.archs.spec import ArchSpec, StateDict, check_options, layout_of, matches_layout
+from core.models.descriptor import ModelDescriptor, SizeRule
 from core.tensors import ZERO_ONE
 
 ARCHITECTURE = "Restora gamma predictor"
@@ -135,18 +136,20 @@ def build_from_state_dict(state_dict: StateDict) -> GammaNet:
     return net
 
 
-def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
+def load_descriptor(state_dict: StateDict, **options: int) -> ModelDescriptor:
     """Build GammaNet from our own weights (strict). Its 'forward' here is the whole engine maths on a tensor:
-    predict on a small copy, apply at the input's size."""
+    predict on a small copy, apply at the input's size. `options` (a training export's features and
+    input_size) must agree with what the weights hold."""
     net = build_from_state_dict(state_dict)
+    check_options(ARCHITECTURE, options, {"features": int(state_dict["features.0.weight"].shape[0]),
+                                          "input_size": int(net.input_size)})
     net.eval()
 
     def enhance(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
         small = resize_for_prediction(x, int(module.input_size))
         return apply_gamma_contrast(x, module(small))  # type: ignore[return-value]
 
-    return ModelDescriptor(module=net, architecture=ARCHITECTURE, task="lowlight", input_range=ZERO_ONE,
-                           output_range=ZERO_ONE, tileable=False, forward=enhance)
+    return ARCH_SPEC.describe(net, size=SizeRule("whole"), forward=enhance)
 
 
 @lru_cache(maxsize=16)
@@ -166,5 +169,6 @@ def matches_state_dict(state_dict: StateDict) -> bool:
 
 
 LICENSE = "Restora's own architecture (weights: whoever trained them)"
-ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
-                     load=load_descriptor)
+ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, input_range=ZERO_ONE,
+                     output_range=ZERO_ONE, detect=matches_state_dict, load=load_descriptor,
+                     load_options=("features", "input_size"))

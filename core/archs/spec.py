@@ -1,16 +1,16 @@
-"""What callers need to know about a network (like spandrel's descriptor), and how an architecture is
-recognised from a state dict. Every network Restora runs, ours or spandrel's, is wrapped in a
-ModelDescriptor, so no caller guesses a value range, a scale or a size requirement."""
+"""How one of our own architectures is recognised from a state dict and built into a ModelDescriptor
+(core.models.descriptor), and the layout checks every spec shares."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
 
-from core.tensors import ZERO_ONE, ValueRange
+from core.models.descriptor import Forward, ModelDescriptor, ModelFacts, SizeRule, first_output
+from core.tensors import ValueRange
 
 StateDict = Mapping[str, torch.Tensor]
 
@@ -43,53 +43,44 @@ def layout_mismatch(state_dict: StateDict, expected: Mapping[str, tuple[int, ...
     return "; ".join(parts)
 
 
-def first_output(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Call a network and keep its image: many return (image, extras...)."""
-    out = module(x)
-    return out[0] if isinstance(out, (tuple, list)) else out
+def check_options(architecture: str, options: Mapping[str, Any], built: Mapping[str, Any]) -> None:
+    """Raise ValueError when a training export's options disagree with what its weights hold."""
+    for key, value in options.items():
+        if key in built and not _same(value, built[key]):
+            raise ValueError(f"the export says {key}={value!r} but its weights are {architecture} with "
+                             f"{key}={built[key]!r}")
 
 
-@dataclass
-class ModelDescriptor:
-    module: nn.Module
-    architecture: str  # e.g. "Zero-DCE++", "ESRGAN", "GFPGAN"
-    task: str  # lowlight | inpaint | face | general
-    scale: int = 1
-    input_range: ValueRange = ZERO_ONE
-    output_range: ValueRange = ZERO_ONE
-    size_multiple: int = 1  # inputs are padded to a multiple of this
-    fixed_size: int | None = None  # the network only takes N x N inputs (aligned faces: 512)
-    tileable: bool = True  # fully convolutional with a bounded receptive field
-    supports_half: bool = False
-    supports_bfloat16: bool = False
-    input_channels: int = 3
-    output_channels: int = 3
-    forward: Callable[[nn.Module, torch.Tensor], torch.Tensor] = first_output
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the network on a tensor already in input_range; returns its image in output_range."""
-        return self.forward(self.module, x)
-
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "ModelDescriptor":
-        self.module.to(device=device, dtype=dtype)
-        return self
-
-    @property
-    def parameters(self) -> int:
-        return sum(p.numel() for p in self.module.parameters())
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(b)))
+    return bool(a == b)
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     """One of our own architectures: how to recognise its checkpoint and build it (strict load).
 
-    `load(state_dict, **options)`: `load_options` names the keyword arguments of `load` that a Restora
-    training export's `options` metadata may set (what a state dict does not record, like Zero-DCE++'s
-    scale factor); without them `load` builds the official configuration."""
+    The spec holds the architecture's value ranges, once: `describe` gives every descriptor built from it
+    those ranges, and the training presets read them from here. `load(state_dict, **options)` builds the
+    descriptor; `load_options` names the keyword arguments a Restora training export's `options` metadata
+    may set (what a state dict does not record, like Zero-DCE++'s scale factor); without them `load` builds
+    the official configuration."""
 
     name: str
     task: str
     license: str
+    input_range: ValueRange
+    output_range: ValueRange
     detect: Callable[[StateDict], bool]
     load: Callable[..., ModelDescriptor]
     load_options: tuple[str, ...] = ()
+
+    def describe(self, module: nn.Module, *, size: SizeRule, forward: Forward = first_output,
+                 purpose: str | None = None, **facts: Any) -> ModelDescriptor:
+        """A descriptor of a built network of this architecture, with the spec's name and value ranges."""
+        module.eval()
+        return ModelDescriptor(module, ModelFacts(
+            architecture=self.name, purpose=purpose or self.task, input_range=self.input_range,
+            output_range=self.output_range, size=size, parameters=sum(p.numel() for p in module.parameters()),
+            **facts), forward)

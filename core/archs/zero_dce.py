@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
+from core.archs.spec import ArchSpec, StateDict, layout_of, matches_layout
+from core.models.descriptor import ModelDescriptor, SizeRule
 from core.tensors import ZERO_ONE
 
 CURVE_ITERATIONS = 8
@@ -89,10 +90,9 @@ def load_descriptor(state_dict: StateDict) -> ModelDescriptor:
 def describe(net: ZeroDCE) -> ModelDescriptor:
     """The descriptor of a built Zero-DCE network (its forward yields the unclamped image first)."""
     # Receptive field is 15 px (seven 3x3 convs), so tiles with a small overlap give the same result.
-    return ModelDescriptor(module=net, architecture=ARCHITECTURE, task="lowlight", input_range=ZERO_ONE,
-                           output_range=ZERO_ONE, tileable=True, supports_half=True, supports_bfloat16=True)
+    return ARCH_SPEC.describe(net, size=SizeRule("tile"), supports_half=True, supports_bfloat16=True)
 
 
 LICENSE = "Official Zero-DCE weights: research use (Li-Chongyi/Zero-DCE, CC BY-NC 4.0 per its users' notices)"
-ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
-                     load=load_descriptor)
+ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, input_range=ZERO_ONE,
+                     output_range=ZERO_ONE, detect=matches_state_dict, load=load_descriptor)

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, ModelDescriptor, StateDict, layout_of, matches_layout
+from core.archs.spec import ArchSpec, StateDict, layout_of, matches_layout
+from core.models.descriptor import ModelDescriptor, SizeRule
 from core.archs.zero_dce import curve_step, skip_body
 from core.tensors import ZERO_ONE
 
@@ -103,12 +104,12 @@ def load_descriptor(state_dict: StateDict, scale_factor: int = OFFICIAL_TEST_SCA
     net = ZeroDCEPP(scale_factor=scale_factor)
     net.load_state_dict(dict(state_dict), strict=True)
     net.eval()
-    return ModelDescriptor(module=net, architecture=ARCHITECTURE, task="lowlight", input_range=ZERO_ONE,
-                           output_range=ZERO_ONE, tileable=scale_factor == 1, supports_half=True,
-                           supports_bfloat16=True)
+    return ARCH_SPEC.describe(net, size=SizeRule("tile" if scale_factor == 1 else "whole"), supports_half=True,
+                              supports_bfloat16=True)
 
 
 LICENSE = "Official Zero-DCE++ weights: research use (Li-Chongyi/Zero-DCE_extension, non-commercial)"
 # A training export records the scale factor it was trained with (the preset's default is 1).
-ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, detect=matches_state_dict,
-                     load=load_descriptor, load_options=("scale_factor",))
+ARCH_SPEC = ArchSpec(name=ARCHITECTURE, task="lowlight", license=LICENSE, input_range=ZERO_ONE,
+                     output_range=ZERO_ONE, detect=matches_state_dict, load=load_descriptor,
+                     load_options=("scale_factor",))

@@ -10,12 +10,16 @@ from typing import Any
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure speed and memory (prints a table, writes JSON)")
-    p.add_argument("what", choices=("startup", "engine", "tiling"), help="what to measure")
+    p.add_argument("what", choices=("startup", "engine", "tiling", "cancel"), help="what to measure")
     p.add_argument("--engine", action="append", default=[], help="engine id(s), for `bench engine`")
     p.add_argument("--megapixels", type=float, action="append", default=[], help="photo sizes (default 12)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--device", help="cpu, cuda, mps (default: auto)")
     p.add_argument("--runs", type=int, default=5, help="repetitions, for `bench startup`")
+    p.add_argument("--after", type=float, action="append", default=[],
+                   help="seconds into the run to cancel, for `bench cancel` (default 1)")
+    p.add_argument("--gaps", action="store_true", help="`bench cancel`: also time one full run's longest "
+                   "stretch without a cancel check")
     p.add_argument("--json", dest="json_path", help="where to write the JSON (default: bench-results/WHAT.json)")
     p.set_defaults(run=run)
 
@@ -45,6 +49,16 @@ def run(args: argparse.Namespace) -> int:
         from core.benchmarks.tiling import bench_tiling
 
         rows = bench_tiling(tuple(args.megapixels or (1, 4, 12, 24)))
+    elif args.what == "cancel":
+        from core.benchmarks.cancel import measure as measure_cancel
+
+        if not args.engine:
+            print("restora: bench cancel needs --engine ID")
+            return 2
+        params = parse_params(args.param)
+        rows = [row for e in args.engine for mp in (args.megapixels or [24.0])
+                for row in measure_cancel(e, mp, afters=args.after, gaps=args.gaps, device=args.device,
+                                          params=params)]
     else:
         from core.benchmarks.engine import measure
 

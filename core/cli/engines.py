@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +17,15 @@ def run(args: argparse.Namespace) -> int:
 
     registry = default_registry()
     engines = registry.list(args.task)
+    for note in registry.notes:
+        print(f"restora: {note}", file=sys.stderr)
     if not engines:
         print("No engines" + (f" for {args.task}." if args.task else "."))
         return 0
+    unavailable = [e for e in engines if e.unavailable()]
     for engine in engines:
+        if engine in unavailable:
+            continue
         req = engine.requirements
         needs = ", needs a mask" if req.needs_mask else ""
         print(f"{engine.id}  [{engine.task}{needs}]  {engine.title}")
@@ -27,4 +33,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {engine.description}")
         for param in engine.params:
             print(f"    --param {param.describe()}")
+    if unavailable:
+        print("\nNot available yet:")
+        for engine in unavailable:
+            print(f"{engine.id}  [{engine.task}]  {engine.title}: {engine.unavailable()}")
     return 0

@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from core.store import ModelStore
 
     store = ModelStore()
+    for problem in store.problems:
+        print(f"restora: model store: {problem}", file=sys.stderr)
     if action == "list":
         return _list(store)
     if action == "import":
@@ -81,16 +83,22 @@ def _import(store, files: list[Path], name: str | None, license_note: str) -> in
             failed += 1
             print(f"restora: {file}: {e}", file=sys.stderr)
             continue
+        except Exception as e:  # noqa: BLE001  (one bad file never stops the others)
+            failed += 1
+            print(f"restora: {file}: cannot be imported ({type(e).__name__}: {e}).", file=sys.stderr)
+            continue
         scale = f", {entry.scale}x" if entry.scale != 1 else ""
         print(f"Imported {file.name} as {entry.name}: {entry.architecture}, {entry.task}{scale}, "
               f"{entry.parameters / 1e6:.2f} M parameters.")
+        for note in entry.notes:
+            print(f"  note: {note}")
     if failed:
         print(f"restora: {failed} of {len(files)} file(s) could not be imported.", file=sys.stderr)
     return 1 if failed else 0
 
 
 def _catalog() -> int:
-    from core.model_catalog import catalog
+    from core.store.catalog import catalog
 
     rows = [[c.id, c.task, c.architecture, f"{c.size / 1e6:.1f}" if c.size else "?",
              "yes" if c.sha256 else "no", c.license] for c in catalog()]
@@ -126,7 +134,7 @@ class _Bar:
 def _download(store, catalog_id: str) -> int:
     from core.errors import CancelledError
     from core.jobs import CancelToken
-    from core.model_catalog import catalog_entry
+    from core.store.catalog import catalog_entry
 
     item = catalog_entry(catalog_id)
     bar = _Bar(item.filename)

@@ -59,6 +59,10 @@ class Engine(ABC):
         engine.factory = self.factory
         return engine
 
+    def unavailable(self) -> str | None:
+        """Why this engine cannot run now (no weights anywhere, say), or None when it can."""
+        return None
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 

@@ -26,6 +26,7 @@ class EngineRegistry:
     def __init__(self) -> None:
         self._factories: dict[str, EngineFactory] = {}
         self._engines: dict[str, Engine] = {}
+        self.notes: list[str] = []  # what the user should know about engines that could not be listed
 
     def register(self, factory: Registrable) -> Engine:
         """Add an engine; returns its listing instance (made with no device)."""
@@ -59,6 +60,10 @@ class EngineRegistry:
     def list(self, task: str | None = None) -> list[Engine]:
         return [e for e in self._engines.values() if task is None or e.task == task]
 
+    def available(self, task: str | None = None) -> list[Engine]:
+        """The engines that can run now (a learned engine without any weights cannot)."""
+        return [e for e in self.list(task) if e.unavailable() is None]
+
     def ids(self) -> list[str]:
         return list(self._engines)
 
@@ -75,19 +80,51 @@ def register_all(registry: EngineRegistry, factories: Iterable[Registrable]) -> 
     return registry
 
 
-def builtin_engines() -> list[Registrable]:
-    """Every engine Restora ships. Add new engine classes here."""
+def builtin_engines(store: Any = None) -> list[Registrable]:
+    """Every engine Restora ships. Add new engines here. Engines with weight choices get the store."""
+    import functools
+
     from core.engines.inpaint.classical import OpenCVInpaint
     from core.engines.lowlight import lowlight_engines
+    from core.engines.lowlight.learned import LearnedLowLightEngine
 
-    return [*lowlight_engines(), OpenCVInpaint]
+    made: list[Registrable] = []
+    for engine in [*lowlight_engines(), OpenCVInpaint]:
+        if isinstance(engine, type) and issubclass(engine, LearnedLowLightEngine):
+            made.append(functools.partial(engine, store=store))
+        else:
+            made.append(engine)
+    return made
 
 
-def default_registry(*, include_store: bool = True) -> EngineRegistry:
-    """The built-in engines, plus one engine per model imported into the model store."""
-    registry = register_all(EngineRegistry(), builtin_engines())
-    if include_store:
-        from core.engines.imported import store_engines
+def dedicated_architectures() -> frozenset[str]:
+    """Architectures a built-in engine serves: their store models are that engine's weight choices, not
+    engines of their own."""
+    from core.engines.lowlight import lowlight_engines
 
-        register_all(registry, store_engines())
+    return frozenset(a for e in lowlight_engines() if (a := getattr(e, "architecture", None)))
+
+
+def default_registry(*, include_store: bool = True, store: Any = None) -> EngineRegistry:
+    """The built-in engines, plus one engine per model in the model store that no built-in engine serves.
+
+    A damaged or unreadable store never hides the built-in engines: its problem is kept in `registry.notes`.
+    """
+    registry = EngineRegistry()
+    if include_store and store is None:
+        from core.store import ModelStore, StoreError
+
+        try:
+            store = ModelStore()
+        except StoreError as e:
+            registry.notes.append(str(e))
+    register_all(registry, builtin_engines(store if include_store else None))
+    if include_store and store is not None:
+        from core.engines.model_engine import store_engines
+
+        try:
+            register_all(registry, store_engines(store, dedicated_architectures()))
+        except RestoraError as e:
+            registry.notes.append(f"Imported models could not be listed: {e}")
+        registry.notes.extend(f"Model store: {p}" for p in store.problems)
     return registry

@@ -1,46 +1,27 @@
-"""The run folder: what a training run writes and what the training panel reads.
+"""The trainer's side of the run folder: creating it, appending metrics, previews, and (torch) checkpoints.
 
-    run_dir/config.toml        the frozen, complete config
-    run_dir/status.json        {"state", "message", "pid", "step", "total_steps", "updated"}
-    run_dir/metrics.jsonl      one JSON object per line: {"kind": "train", ...} or {"kind": "val", ...}
-    run_dir/previews/step_XXXXXXXX/{i:02d}_input.png, _output.png, _target.png (no target: zero-reference)
-    run_dir/checkpoints/latest.pt, best.pt (torch.save dicts; weights_only loadable), best.safetensors
-    run_dir/STOP               created by anyone who wants the run to stop (it saves first)
-    run_dir/tensorboard/       event files, only where tensorboardX is installed
-
-States: running | finished | stopped | failed | early_stopped.
+The format itself (file names, states, phases, preview and checkpoint naming, status and STOP files) is
+core/train/runs/layout.py, shared with the torch-free reader (core/train/runs/reader.py) and the panel.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
 
-from core.errors import RestoraError
 from core.fileio import atomic_produce, atomic_write
+from core.train.runs import layout
+from core.train.runs.layout import (BEST_EXPORT, CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, PREVIEWS_DIR,
+                                    STATES, STATUS_FILE, STOP_FILE, TENSORBOARD_DIR, RunFolderError, checkpoint_name,
+                                    is_run_folder, preview_file_name, preview_folder_name)
 
-STATES = ("running", "finished", "stopped", "failed", "early_stopped")
-CONFIG_FILE = "config.toml"
-STATUS_FILE = "status.json"
-METRICS_FILE = "metrics.jsonl"
-STOP_FILE = "STOP"
-PREVIEWS_DIR = "previews"
-CHECKPOINTS_DIR = "checkpoints"
-
-
-class RunFolderError(RestoraError):
-    """A run folder is missing, not a run, or cannot be written."""
-
-
-def preview_folder_name(step: int) -> str:
-    return f"step_{step:08d}"
+__all__ = ["CONFIG_FILE", "METRICS_FILE", "STATES", "STATUS_FILE", "STOP_FILE", "RunFolder", "RunFolderError",
+           "TensorBoardLog", "atomic_torch_save", "is_run_folder", "new_run_dir", "preview_folder_name"]
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -54,10 +35,6 @@ def new_run_dir(root: str | Path, name: str) -> Path:
         except FileExistsError:
             n += 1
             candidate = base.with_name(f"{base.name}-{n}")
-
-
-def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    atomic_write(target, data)
 
 
 def atomic_torch_save(obj: Any, target: Path) -> None:
@@ -94,15 +71,19 @@ class RunFolder:
 
     @property
     def latest_checkpoint(self) -> Path:
-        return self.checkpoints / "latest.pt"
+        return self.checkpoints / checkpoint_name(layout.LATEST)
 
     @property
     def best_checkpoint(self) -> Path:
-        return self.checkpoints / "best.pt"
+        return self.checkpoints / checkpoint_name(layout.BEST)
 
     @property
     def best_export(self) -> Path:
-        return self.checkpoints / "best.safetensors"
+        return self.checkpoints / BEST_EXPORT
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / TENSORBOARD_DIR
 
     def preview_dir(self, step: int) -> Path:
         return self.path / PREVIEWS_DIR / preview_folder_name(step)
@@ -118,20 +99,14 @@ class RunFolder:
 
     # ---- config and status
     def write_config(self, toml_text: str) -> None:
-        _atomic_write_bytes(self.config_path, toml_text.encode("utf-8"))
+        atomic_write(self.config_path, toml_text.encode("utf-8"))
 
-    def write_status(self, state: str, message: str, step: int, total_steps: int) -> None:
-        if state not in STATES:
-            raise ValueError(f"unknown run state {state!r}")
-        status = {"state": state, "message": message, "pid": os.getpid(), "step": int(step),
-                  "total_steps": int(total_steps), "updated": datetime.now(timezone.utc).isoformat()}
-        _atomic_write_bytes(self.status_path, (json.dumps(status, indent=1) + "\n").encode("utf-8"))
+    def write_status(self, state: str, message: str, step: int, total_steps: int, phase: str = "") -> None:
+        """status.json, atomically; `phase` (layout.PHASES) says what a running trainer is doing."""
+        layout.write_status(self.path, state, message, step, total_steps, phase)
 
     def read_status(self) -> dict[str, Any] | None:
-        try:
-            return json.loads(self.status_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        return layout.read_status(self.path)
 
     # ---- metrics
     def append_metrics(self, record: Mapping[str, Any]) -> None:
@@ -157,7 +132,7 @@ class RunFolder:
             return
         keep = [r for r in self.read_metrics() if int(r.get("step", 0)) <= step]
         text = "".join(json.dumps(r) + "\n" for r in keep)
-        _atomic_write_bytes(self.metrics_path, text.encode("utf-8"))
+        atomic_write(self.metrics_path, text.encode("utf-8"))
 
     # ---- previews
     def save_preview(self, step: int, index: int, role: str, image: np.ndarray) -> Path:
@@ -167,32 +142,29 @@ class RunFolder:
 
         folder = self.preview_dir(step)
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{index:02d}_{role}.png"
+        target = folder / preview_file_name(index, role)
         save_photo(Photo(rgb=np.ascontiguousarray(image, dtype=np.float32)), target, bit_depth=8)
         return target
 
     # ---- stop requests
     def request_stop(self) -> None:
         """Ask a running trainer to save and stop (it checks between steps)."""
-        self.stop_path.write_text(f"stop requested {time.time():.0f}\n", encoding="utf-8")
+        layout.request_stop(self.path)
 
     def stop_requested(self) -> bool:
-        return self.stop_path.exists()
+        return layout.stop_requested(self.path)
 
     def clear_stop(self) -> None:
-        try:
-            self.stop_path.unlink()
-        except FileNotFoundError:
-            pass
+        layout.clear_stop(self.path)
 
     # ---- checkpoints
     def save_checkpoint(self, state: Mapping[str, Any], which: str = "latest") -> Path:
-        target = self.checkpoints / f"{which}.pt"
+        target = self.checkpoints / checkpoint_name(which)
         atomic_torch_save(dict(state), target)
         return target
 
     def load_checkpoint(self, which: str = "latest", map_location: str | torch.device = "cpu") -> dict[str, Any]:
-        path = self.checkpoints / f"{which}.pt"
+        path = self.checkpoints / checkpoint_name(which)
         if not path.is_file():
             raise RunFolderError(f"{self.path} has no {which} checkpoint to resume from.")
         try:
@@ -205,13 +177,8 @@ class RunFolder:
         from safetensors.torch import save
 
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-        _atomic_write_bytes(self.best_export, save(tensors, metadata={k: str(v) for k, v in metadata.items()}))
+        atomic_write(self.best_export, save(tensors, metadata={k: str(v) for k, v in metadata.items()}))
         return self.best_export
-
-
-def is_run_folder(path: str | Path) -> bool:
-    p = Path(path)
-    return (p / CONFIG_FILE).is_file() and (p / STATUS_FILE).is_file()
 
 
 class TensorBoardLog:

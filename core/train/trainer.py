@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from core.archs.spec import layout_mismatch, layout_of
-from core.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict
+from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict
 from core.metrics import psnr_per_image, ssim_tensor
 from core.tensors import ZERO_ONE, check_range, from_model, from_model_tensor, to_model
 from core.train import distributed as dist_utils
@@ -38,6 +38,8 @@ from core.train.optim import EMA, LRSchedule, adamw, set_lr
 from core.train.presets import get_preset
 from core.train.presets.base import Batch, ModelOutput, StepContext
 from core.train.runfolder import RunFolder, RunFolderError, TensorBoardLog
+from core.train.runs.layout import (PHASE_LOADING, PHASE_STARTING, PHASE_TRAINING, PHASE_VALIDATING,
+                                    STATUS_EVERY_S, preview_relpath)
 
 CHECKPOINT_FORMAT = 1
 Echo = Callable[[str], None]
@@ -77,16 +79,28 @@ class Trainer:
         self.last_val_step = -1
         self._signal_stop = False
         self._signal_number = 0  # the signal that asked for the stop, announced by the loop
-        self._seed_everything(config.train.seed + self.ctx.rank)
-        self._build(fine_tune=bool(config.init_weights) and not resume)  # a resumed run holds its own weights
-        if self.ctx.is_main:
+        self._status_time = 0.0  # when status.json was last written (time.monotonic)
+        self._first_step = 0  # the step this run() started from
+        if self.ctx.is_main:  # a status at once: the panel sees the run and what it is doing before step 1
             self.folder.create()
-            self.folder.write_config(config_to_toml(config))
-            if not resume:
-                self.folder.truncate_metrics_after(-1)  # a fresh run owns its metrics from the start
-        if resume:
-            self._restore(self.folder.load_checkpoint("latest"))
-        self.tb = TensorBoardLog(self.folder.path / "tensorboard") if self.ctx.is_main else None
+            previous = (self.folder.read_status() or {}).get("step", 0) if resume else 0
+            self.folder.write_status("running", "Building the model and reading the dataset.",
+                                     previous if isinstance(previous, int) else 0, config.train.max_steps,
+                                     PHASE_STARTING)
+        try:
+            self._seed_everything(config.train.seed + self.ctx.rank)
+            self._build(fine_tune=bool(config.init_weights) and not resume)  # a resumed run holds its own weights
+            if self.ctx.is_main:
+                self.folder.write_config(config_to_toml(config))
+                if not resume:
+                    self.folder.truncate_metrics_after(-1)  # a fresh run owns its metrics from the start
+            if resume:
+                self._restore(self.folder.load_checkpoint("latest"))
+        except BaseException as e:
+            self._status("failed", f"{type(e).__name__}: {e}" if not isinstance(e, KeyboardInterrupt)
+                         else "Interrupted.")
+            raise
+        self.tb = TensorBoardLog(self.folder.tensorboard_dir) if self.ctx.is_main else None
 
     # ------------------------------------------------------------------------------------------ set-up
 
@@ -317,9 +331,11 @@ class Trainer:
         self.last_val_step = self.step
         if not self.ctx.is_main:
             return False
+        self._status("running", f"Validating at step {self.step}.", PHASE_VALIDATING)
         metrics = self.validate()
+        self._status("running", f"Training: step {self.step} of {self.cfg.train.max_steps}.", PHASE_TRAINING)
         record = {"kind": "val", "step": self.step, "epoch": self.epoch, "wall_time": round(self.wall_time(), 3),
-                  "metrics": metrics, "previews": f"previews/step_{self.step:08d}"}
+                  "metrics": metrics, "previews": preview_relpath(self.step)}
         self.folder.append_metrics(record)
         if self.tb:
             self.tb.scalars("val", metrics, self.step)
@@ -398,17 +414,26 @@ class Trainer:
         start = getattr(self, "_t0", None)
         return self.wall_offset + (time.perf_counter() - start if start is not None else 0.0)
 
-    def _status(self, state: str, message: str) -> None:
+    def _status(self, state: str, message: str, phase: str = "") -> None:
         if self.ctx.is_main:
-            self.folder.write_status(state, message, self.step, self.cfg.train.max_steps)
+            self.folder.write_status(state, message, self.step, self.cfg.train.max_steps, phase)
+            self._status_time = time.monotonic()
+
+    def _progress(self) -> None:
+        """After a step: the status with the current step, after the first one and then every few seconds."""
+        if self.ctx.is_main and (self.step == self._first_step + 1
+                                 or time.monotonic() - self._status_time >= STATUS_EVERY_S):
+            self._status("running", f"Training: step {self.step} of {self.cfg.train.max_steps}.", PHASE_TRAINING)
 
     def run(self, stop_at: int | None = None) -> RunResult:
         """Train until max_steps, early stopping, a stop request, or a non-finite loss.
         `stop_at`: behave as if a stop were requested after that step (tests, benchmarks)."""
         self._t0 = time.perf_counter()
         previous = self._install_signal_handlers()
+        self._first_step = self.step
         try:
-            self._status("running", "Training." if self.step == 0 else f"Resumed at step {self.step}.")
+            self._status("running", "Loading the first batch." if self.step == 0 else
+                         f"Resumed at step {self.step}; loading the first batch.", PHASE_LOADING)
             self.echo(f"training {self.cfg.preset} ({self.built.architecture}) on {self.device}, "
                       f"{len(self.train_set)} images, {self.steps_per_epoch} steps per epoch, "
                       f"run folder {self.folder.path}")
@@ -442,6 +467,8 @@ class Trainer:
                 self._accumulate(losses)
                 if self.step % cfg.train.log_every == 0 or self.step == total:
                     self._log_train()
+                else:
+                    self._progress()
                 early = False
                 if self.step % cfg.train.val_every == 0 and self.step < total:
                     early = self._validate_and_track()
@@ -520,7 +547,7 @@ class Trainer:
             self.folder.append_metrics(record)
             if self.tb:
                 self.tb.scalars("train", losses, self.step)
-            self._status("running", f"Training: step {self.step} of {self.cfg.train.max_steps}.")
+            self._status("running", f"Training: step {self.step} of {self.cfg.train.max_steps}.", PHASE_TRAINING)
             wait_share = self._window_wait / elapsed
             self.echo(f"step {self.step}/{self.cfg.train.max_steps} epoch {self.epoch} "
                       f"loss {losses.get('total', float('nan')):.5f} lr {lr['g']:.3g} "

@@ -1,10 +1,15 @@
 """PhotoView: a QGraphicsView for big photos: zoom around the cursor, Space/middle-drag pan, fit and 100%,
-and a readout of the pixel under the cursor."""
+and a readout of the pixel under the cursor.
+
+The view places the photo itself instead of leaving it to QGraphicsView's anchors: a zoom keeps the photo
+point under the cursor exactly where it was, even while the photo is smaller than the window (the
+scrollable area then grows to take in what is on screen). There are no scroll bars: they would change the
+viewport's size as they come and go, and shift what is under the cursor with it."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QTransform, QWheelEvent
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from desktop.canvas.display import DisplayImage
@@ -12,6 +17,8 @@ from desktop.canvas.items import ImageItem
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.25  # zoom factor per wheel notch
+PLACE_MARGIN_PX = 2  # slack around the visible area so rounding never clamps a placement
+WHEEL_PAN_FRACTION = 0.1  # Shift+wheel pans this part of the view's width per notch
 
 
 class PhotoView(QGraphicsView):
@@ -29,8 +36,11 @@ class PhotoView(QGraphicsView):
         self.photo_item = ImageItem()
         self.scene().addItem(self.photo_item)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # zoom and resize place the photo themselves (set_zoom, resizeEvent): no anchors of Qt's own
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -39,6 +49,7 @@ class PhotoView(QGraphicsView):
         self._space_held = False
         self._pan_from: QPoint | None = None
         self._fit_mode = True  # refit on resize until the user zooms
+        self._last_anchor: tuple[QPointF, QPointF] | None = None  # (viewport pos, exact scene point) of the last zoom
         self.horizontalScrollBar().valueChanged.connect(lambda _v: self.view_changed.emit())
         self.verticalScrollBar().valueChanged.connect(lambda _v: self.view_changed.emit())
 
@@ -50,36 +61,83 @@ class PhotoView(QGraphicsView):
     def set_display(self, display: DisplayImage | None, fit: bool = True) -> None:
         same_size = (self.display is not None and display is not None
                      and (self.display.width, self.display.height) == (display.width, display.height))
+        center = self.center_scene_point()
         self.photo_item.set_display(display)
         if display is not None:
             self.scene().setSceneRect(QRectF(-0.0, -0.0, display.width, display.height))
         if fit and not same_size:
             self.fit()
+        elif display is not None:
+            self.place(center, self.viewport_center())
+
+    def image_rect(self) -> QRectF:
+        """The photo's extent in scene pixels."""
+        return self.scene().sceneRect()
+
+    # --- placement ------------------------------------------------------------------------------
+    def viewport_center(self) -> QPointF:
+        vp = self.viewport()
+        return QPointF(vp.width() / 2.0, vp.height() / 2.0)
+
+    def to_scene(self, pos: QPointF) -> QPointF:
+        """A viewport position in scene coordinates, without rounding to whole pixels."""
+        inverse, _ok = self.viewportTransform().inverted()
+        return inverse.map(QPointF(pos))
+
+    def center_scene_point(self) -> QPointF:
+        """The scene point at the middle of the viewport."""
+        return self.to_scene(self.viewport_center())
+
+    def place(self, scene_point: QPointF, viewport_pos: QPointF) -> None:
+        """Scroll so that `scene_point` shows at `viewport_pos`, at the current zoom. The scrollable area
+        is the photo plus the area this placement shows, so it is never clamped or recentred."""
+        z = self.zoom()
+        vp = self.viewport()
+        margin = PLACE_MARGIN_PX / z
+        visible = QRectF(scene_point.x() - viewport_pos.x() / z, scene_point.y() - viewport_pos.y() / z,
+                         vp.width() / z, vp.height() / z)
+        self.setSceneRect(self.image_rect().united(visible.adjusted(-margin, -margin, margin, margin)))
+        now = self.viewportTransform().map(QPointF(scene_point))
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() + round(now.x() - viewport_pos.x()))
+        v.setValue(v.value() + round(now.y() - viewport_pos.y()))
 
     # --- zoom -------------------------------------------------------------------------------------
     def zoom(self) -> float:
         return float(self.transform().m11())
 
+    def is_fit(self) -> bool:
+        """True while the view refits the photo whenever it is resized (until the user zooms)."""
+        return self._fit_mode
+
     def set_zoom(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom to an absolute factor, keeping the scene point at `anchor` (viewport pos) still."""
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
-        anchor_pos = anchor if anchor is not None else QPointF(self.viewport().rect().center())
-        scene_before = self.mapToScene(anchor_pos.toPoint())
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        anchor_pos = QPointF(anchor) if anchor is not None else self.viewport_center()
+        scene_before = self._anchor_point(anchor_pos)
         self.setTransform(QTransform.fromScale(factor, factor))
-        # scroll so the scene point that was under the anchor is under it again
-        drift = self.mapFromScene(scene_before) - anchor_pos.toPoint()
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
-        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.place(scene_before, anchor_pos)
         self._fit_mode = False
         self.zoom_changed.emit(factor)
         self.view_changed.emit()
 
+    def _anchor_point(self, anchor_pos: QPointF) -> QPointF:
+        """The scene point under `anchor_pos`. Zooming again at the same place reuses the exact point of the
+        last zoom, so whole-pixel scrolling cannot make the photo creep over many wheel notches."""
+        point = self.to_scene(anchor_pos)
+        last = self._last_anchor
+        if last is not None and last[0] == anchor_pos:
+            off = (point - last[1]) * self.zoom()
+            if abs(off.x()) <= 1.0 and abs(off.y()) <= 1.0:  # only the rounding of the last placement moved it
+                point = last[1]
+        self._last_anchor = (QPointF(anchor_pos), point)
+        return point
+
     def fit(self) -> None:
-        rect = self.scene().sceneRect()
+        rect = self.image_rect()
         if rect.isEmpty():
             return
+        self.setSceneRect(rect)
         self.resetTransform()
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         self._fit_mode = True
@@ -97,28 +155,34 @@ class PhotoView(QGraphicsView):
         self.set_zoom(self.zoom() / WHEEL_STEP)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        # Plain wheel and Ctrl+wheel both zoom around the cursor; Shift+wheel scrolls sideways.
-        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            super().wheelEvent(event)
-            return
-        notches = event.angleDelta().y() / 120.0
-        if notches:
-            self.set_zoom(self.zoom() * (WHEEL_STEP ** notches), event.position())
+        # Plain wheel and Ctrl+wheel both zoom around the cursor; Shift+wheel (or a sideways wheel) pans.
+        delta = event.angleDelta()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier or abs(delta.x()) > abs(delta.y()):
+            notches = (delta.y() or delta.x()) / 120.0  # some platforms turn Shift+wheel into x
+            bar = self.horizontalScrollBar()
+            bar.setValue(bar.value() - round(notches * WHEEL_PAN_FRACTION * self.viewport().width()))
+        elif delta.y():
+            self.set_zoom(self.zoom() * (WHEEL_STEP ** (delta.y() / 120.0)), event.position())
         event.accept()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        old = event.oldSize()
+        # the photo point at the old center stays at the center (scroll values are still the old ones here)
+        center = self.to_scene(QPointF(old.width() / 2.0, old.height() / 2.0)) if old.isValid() else None
         super().resizeEvent(event)
         if self._fit_mode:
             self.fit()
-
-    def center_scene_point(self) -> QPointF:
-        return self.mapToScene(self.viewport().rect().center())
+        elif center is not None and not self.image_rect().isEmpty():
+            self.place(center, self.viewport_center())
 
     def follow(self, other: "PhotoView") -> None:
-        """Show the same zoom and centre as another view."""
+        """Show the same zoom and center as another view (a fitted view fits here too)."""
+        if other.is_fit():
+            self.fit()
+            return
         self.setTransform(other.transform())
-        self.centerOn(other.center_scene_point())
-        self._fit_mode = other._fit_mode
+        self.place(other.center_scene_point(), self.viewport_center())
+        self._fit_mode = False
 
     # --- pan ----------------------------------------------------------------------------------------
     def is_panning(self) -> bool:

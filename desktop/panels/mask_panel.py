@@ -1,4 +1,5 @@
-"""Mask tools: tool choice, brush size and hardness, overlay opacity, whole-mask edits, undo and files."""
+"""Mask tools: tool choice, brush size and hardness, overlay opacity, whole-mask edits, undo and files.
+Every slider shows its value beside it. The overlay opacity the window remembers is never an invisible one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,24 @@ from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGridLayout, QGroupBox
 
 from desktop.canvas.editor import EditorCanvas
 from desktop.canvas.tools import Tool
+from desktop.shortcuts import all_keys_for
+
+DEFAULT_OPACITY_PERCENT = 50
+MIN_SAVED_OPACITY_PERCENT = 10  # a remembered overlay fainter than this comes back as the default
+
+
+def usable_opacity(value: object) -> int:
+    """A remembered overlay opacity (percent) fit to start with: a missing, unreadable, out-of-range or
+    nearly invisible one gives the default, so a restart never hides the mask."""
+    try:
+        percent = round(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return DEFAULT_OPACITY_PERCENT
+    return percent if MIN_SAVED_OPACITY_PERCENT <= percent <= 100 else DEFAULT_OPACITY_PERCENT
+
+
+def _keys(action_id: str) -> str:
+    return " or ".join(all_keys_for(action_id))
 
 
 def _slider(lo: int, hi: int, value: int) -> QSlider:
@@ -15,6 +34,23 @@ def _slider(lo: int, hi: int, value: int) -> QSlider:
     s.setRange(lo, hi)
     s.setValue(value)
     return s
+
+
+def _with_value(slider: QSlider, unit: str) -> tuple[QWidget, QLabel]:
+    """The slider with a label beside it that shows its value (e.g. "75%")."""
+    label = QLabel()
+    label.setObjectName("slider-value")
+    label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    label.ensurePolished()  # measure in the style sheet's font
+    label.setMinimumWidth(label.fontMetrics().horizontalAdvance(f"{slider.maximum()}{unit}") + 6)
+    slider.valueChanged.connect(lambda v: label.setText(f"{v}{unit}"))
+    label.setText(f"{slider.value()}{unit}")
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(slider, 1)
+    layout.addWidget(label)
+    return row, label
 
 
 class MaskPanel(QWidget):
@@ -33,7 +69,7 @@ class MaskPanel(QWidget):
         for i, tool in enumerate(Tool):
             b = QPushButton(tool.title)
             b.setCheckable(True)
-            b.setToolTip(f"{tool.hint} ({tool.key})")
+            b.setToolTip(f"{tool.hint} ({_keys(f'tool_{tool.value}') or tool.key})")
             b.clicked.connect(lambda _c=False, t=tool: canvas.set_tool(t))
             self._group.addButton(b)
             self.tool_buttons[tool] = b
@@ -56,9 +92,11 @@ class MaskPanel(QWidget):
         self.opacity = _slider(0, 100, int(layer.opacity() * 100))
         self.opacity.setToolTip("How strongly the mask overlay covers the photo (display only).")
         self.opacity.valueChanged.connect(lambda v: layer.set_opacity(v / 100.0))
+        hardness_row, self.hardness_value = _with_value(self.hardness, "%")
+        opacity_row, self.opacity_value = _with_value(self.opacity, "%")
         form.addRow("Size", self.size_spin)
-        form.addRow("Hardness", self.hardness)
-        form.addRow("Overlay", self.opacity)
+        form.addRow("Hardness", hardness_row)
+        form.addRow("Overlay", opacity_row)
 
         edits = QGroupBox("Mask")
         eg = QGridLayout(edits)
@@ -115,5 +153,14 @@ class MaskPanel(QWidget):
         h = self.canvas.mask_layer.history
         self.undo_button.setEnabled(h.can_undo())
         self.redo_button.setEnabled(h.can_redo())
-        self.undo_button.setToolTip(f"Undo {h.undo_label()} (Ctrl+Z)" if h.can_undo() else "Nothing to undo")
-        self.redo_button.setToolTip(f"Redo {h.redo_label()} (Ctrl+Shift+Z)" if h.can_redo() else "Nothing to redo")
+        self.undo_button.setToolTip(f"Undo {h.undo_label()} ({_keys('undo')})" if h.can_undo() else "Nothing to undo")
+        self.redo_button.setToolTip(f"Redo {h.redo_label()} ({_keys('redo')})" if h.can_redo() else "Nothing to redo")
+
+    # --- remembered settings ------------------------------------------------------------------------
+    def restore_opacity(self, saved: object) -> None:
+        """Apply the overlay opacity remembered from the last session (percent)."""
+        self.opacity.setValue(usable_opacity(saved))
+
+    def opacity_to_save(self) -> int:
+        """The overlay opacity to remember (percent): the present one unless it is nearly invisible."""
+        return usable_opacity(self.opacity.value())

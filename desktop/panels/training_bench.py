@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", help="measure this existing run folder instead")
     args = parser.parse_args(argv)
 
-    from core.train_runs import RunReader
+    from core.train.runs.reader import RunReader
     from desktop.panels.training_follow import SLICE_BYTES
 
     with tempfile.TemporaryDirectory(prefix="restora-bench-") as tmp:

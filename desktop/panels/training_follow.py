@@ -11,7 +11,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import RestoraError
-from core.train_runs import PollResult, RunReader
+from core.train.runs.reader import PollResult, RunReader
 
 POLL_INTERVAL_MS = 500
 SLICE_BYTES = 512 << 10  # one slice parses in tens of milliseconds

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+import shiboken6
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QStyle,
                                QToolButton, QWidget)
 
-from core.train_runs import FORM_KEYS, PresetInfo, TrainArgsError, list_presets, parse_overrides, train_command
+from core.train.runs.commands import (FORM_KEYS, PresetInfo, TrainArgsError, list_presets, parse_overrides,
+                                      train_command)
 from desktop.dialogs.model_manager import CHECKPOINT_FILTER
+from desktop.workers import JobHandle, WorkerPool
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps")
 PRESET_DEFAULT = "preset default"
 
 
-class _PresetLoader(QObject):
-    """Reads the preset registry in a thread: it imports torch, which takes seconds."""
+def _read_presets(_progress: Any, _cancel: Any) -> list[PresetInfo]:
+    """The pool job: reading the preset registry imports torch, which takes seconds."""
+    return list_presets()
 
-    loaded = Signal(list)
-    failed = Signal(str)
 
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="restora-preset-list", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            self.loaded.emit(list_presets())
-        except Exception as e:  # a broken training engine must not break the panel
-            self.failed.emit(str(e) or type(e).__name__)
+def _narrow_combo(combo: QComboBox, characters: int = 10) -> QComboBox:
+    """A combo box whose minimum width does not grow with its longest item."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    return combo
 
 
 class _PathField(QWidget):
@@ -43,6 +42,7 @@ class _PathField(QWidget):
         self._file_filter = file_filter
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
+        self.edit.setMinimumWidth(60)
         button = QToolButton()
         icon = QStyle.StandardPixmap.SP_FileIcon if file_filter else QStyle.StandardPixmap.SP_DirOpenIcon
         button.setIcon(self.style().standardIcon(icon))
@@ -83,10 +83,12 @@ class NewRunForm(QWidget):
 
     presets_loaded = Signal(list)
 
-    def __init__(self, parent: QWidget | None = None, *, load_presets: bool = True) -> None:
+    def __init__(self, parent: QWidget | None = None, *, load_presets: bool = True,
+                 pool: WorkerPool | None = None) -> None:
         super().__init__(parent)
+        self.pool = pool if pool is not None else WorkerPool(self)
         self._presets: dict[str, PresetInfo] = {}
-        self.preset_combo = QComboBox()
+        self.preset_combo = _narrow_combo(QComboBox(), 14)
         self.preset_combo.setEditable(True)
         self.preset_combo.setObjectName("preset")
         self.preset_combo.lineEdit().setPlaceholderText("loading presets…" if load_presets else "preset name")
@@ -106,7 +108,7 @@ class NewRunForm(QWidget):
         self.lr_edit.setPlaceholderText(PRESET_DEFAULT)
         self.crop_edit = _number_field(65536)
         self.val_every_edit = _number_field(1_000_000_000)
-        self.device_combo = QComboBox()
+        self.device_combo = _narrow_combo(QComboBox())
         self.device_combo.setEditable(True)
         self.device_combo.addItem(PRESET_DEFAULT, "")
         for device in DEVICES:
@@ -118,6 +120,8 @@ class NewRunForm(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setVerticalSpacing(5)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the label goes above its field
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Preset", self.preset_combo)
         form.addRow("", self.preset_info)
         form.addRow("Dataset", self.data_field)
@@ -132,12 +136,18 @@ class NewRunForm(QWidget):
         form.addRow("Device", self.device_combo)
         form.addRow("More", self.extra_edit)
 
-        self._loader: _PresetLoader | None = None
+        self.preset_job: JobHandle | None = None
         if load_presets:
-            self._loader = _PresetLoader(self)
-            self._loader.loaded.connect(self.set_presets)
-            self._loader.failed.connect(lambda msg: self.preset_info.setText(f"Presets unavailable: {msg}"))
-            self._loader.start()
+            self.preset_job = self.pool.submit(_read_presets, name="Reading the training presets")
+            self.preset_job.on(succeeded=self._presets_read, failed=self._presets_failed)
+
+    def _presets_read(self, presets: list[PresetInfo]) -> None:
+        if shiboken6.isValid(self):  # the form may be gone by the time the registry was read
+            self.set_presets(presets)
+
+    def _presets_failed(self, message: str, _detail: str) -> None:
+        if shiboken6.isValid(self):
+            self.preset_info.setText(f"Presets unavailable: {message}")
 
     # -- presets --------------------------------------------------------------------------------
 

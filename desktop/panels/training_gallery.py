@@ -9,7 +9,7 @@ from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider,
                                QVBoxLayout, QWidget)
 
-from core.train_runs import PreviewSample, PreviewStep
+from core.train.runs.reader import PreviewSample, PreviewStep
 
 COLUMNS = (("input", "Input"), ("output", "Output"), ("target", "Target"))
 
@@ -80,15 +80,17 @@ class PreviewGallery(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("preview-step")
         self.slider.setEnabled(False)
+        self.slider.setMinimumWidth(60)
         self.slider.valueChanged.connect(self._slider_moved)
         top.addWidget(self.slider, 1)
-        self.step_label = QLabel("no previews yet")
-        self.step_label.setMinimumWidth(260)
-        top.addWidget(self.step_label)
         self.follow_check = QCheckBox("Follow latest")
         self.follow_check.setChecked(True)
         self.follow_check.setToolTip("Jump to each new validation step as it arrives")
         top.addWidget(self.follow_check)
+        # On its own line and wrapping: a long caption (step, PSNR, SSIM) never widens the panel.
+        self.step_label = QLabel("no previews yet")
+        self.step_label.setWordWrap(True)
+        self.step_label.setStyleSheet("color: #a0a3aa;")
 
         header = QGridLayout()
         for col, (_key, title) in enumerate(COLUMNS):
@@ -108,6 +110,7 @@ class PreviewGallery(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
+        layout.addWidget(self.step_label)
         layout.addLayout(header)
         layout.addWidget(self.scroll, 1)
 

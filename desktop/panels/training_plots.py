@@ -1,8 +1,9 @@
 """Live training curves: losses, learning rate and validation metrics of one or several runs.
 
-Display only: the numbers come from core.train_runs (RunReader series, EMA smoothing). Each curve is
+Display only: the numbers come from core.train.runs (RunReader series, EMA smoothing). Each curve is
 redrawn only when its series' revision moved, and pyqtgraph draws a peak-downsampled, view-clipped
-version of it, so a million points stay cheap.
+version of it, so a million points stay cheap. The legend lives outside the plots (training_legend), the
+toolbar wraps (training_flow), and axis labels stay short (training_axis), so the view works ~340 px wide.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from core.train_runs import GrowingArray, RunReader, Series, ema_smooth
+from core.train.runs.figures import ema_smooth
+from core.train.runs.reader import RunReader
+from core.train.runs.series import GrowingArray, Series
 from desktop.panels import training_style as style
+from desktop.panels.training_axis import CompactAxis
+from desktop.panels.training_flow import FlowLayout, flow_group
+from desktop.panels.training_legend import CurveLegend, LegendEntry, LegendSection
 
 SMOOTHING_STEPS = 1000  # slider positions; weight = position / SMOOTHING_STEPS
 MAX_SMOOTHING = 0.995
@@ -27,6 +32,13 @@ DOWNSAMPLE_FACTOR = 1.5
 REFRESH_BUSY_SHARE = 0.25  # live redraws may use at most this share of the GUI thread's time
 MAX_REFRESH_GAP_S = 3.0
 X_STEP, X_HOURS = "step", "hours"
+LOG_GROUPS = ("loss", "val_loss", "lr")  # the groups drawn on the plots that log scale applies to
+REFERENCE_METRICS = ("val/psnr", "val/ssim")  # what validation can only measure against target images
+NEUTRAL = "#c8cad0"  # the colour of a style sample in the legend when runs are told apart by colour
+NO_REFERENCE = ("No PSNR or SSIM: {runs} {verb} without reference images (zero-reference), so validation has "
+                "no target to compare the output with. The validation loss is drawn on the loss plot; the "
+                "Validation tab shows the outputs.")
+NO_VALIDATION = "No validation results yet."
 
 
 @dataclass
@@ -68,6 +80,7 @@ class _Curve:
 
 QUALITY_METRICS = {"psnr", "ssim", "ms_ssim", "lpips", "niqe", "fid"}
 LR_NAMES = {"g": "generator", "d": "discriminator"}
+SYMBOLS = {"psnr": "o", "val": "o", "val_loss": "t"}
 
 
 def _group_of(key: str, loss_names: set[str]) -> str | None:
@@ -85,6 +98,18 @@ def _group_of(key: str, loss_names: set[str]) -> str | None:
     return None  # performance figures are shown as numbers, not curves
 
 
+def _legend_title(curve: _Curve) -> str:
+    if curve.group == "val_loss":
+        return "validation loss" if curve.name in ("loss", "val_loss") else f"val {curve.name}"
+    if curve.group in ("psnr", "val"):
+        return curve.name.upper() if curve.name in ("psnr", "ssim", "lpips") else curve.name
+    return curve.title
+
+
+def _has_reference_metrics(reader: RunReader) -> bool:
+    return any(reader.metrics.get(key) is not None for key in REFERENCE_METRICS)
+
+
 def _style_plot(plot: pg.PlotItem, title: str, left: str) -> None:
     plot.setTitle(title, color=style.TITLE_COLOR, size="10pt")
     plot.setLabel("left", left, color=style.TEXT_COLOR)
@@ -95,7 +120,7 @@ def _style_plot(plot: pg.PlotItem, title: str, left: str) -> None:
         axis.setTextPen(pg.mkPen(style.TEXT_COLOR))
     for name in ("left", "right"):
         plot.getAxis(name).enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than plain 0.05
-    plot.getAxis("left").setWidth(62)
+    plot.getAxis("left").setWidth(52)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setClipToView(True)
     plot.hideButtons()
@@ -114,6 +139,8 @@ class CurvesView(QWidget):
         self._x_mode = X_STEP
         self._loss_filter = ""  # "" = all losses
         self._dirty: set[str] = set()
+        self._log = False
+        self._validated: set[str] = set()  # runs with at least one validation record
         self._last_refresh_cost = 0.0
         self._last_refresh_end = 0.0
         self._refresh_timer = QTimer(self)
@@ -121,23 +148,25 @@ class CurvesView(QWidget):
         self._refresh_timer.timeout.connect(self._refresh_dirty)
         self._build_toolbar()
         self._build_plots()
+        self.legend = CurveLegend()
+        self.legend.setVisible(self.legend_check.isChecked())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
+        layout.setSpacing(2)
         layout.addLayout(self._toolbar)
+        layout.addWidget(self.legend)
         layout.addWidget(self.graphics, 1)
 
     # -- construction ---------------------------------------------------------------------------
 
     def _build_toolbar(self) -> None:
-        bar = self._toolbar = QHBoxLayout()
+        bar = self._toolbar = FlowLayout(spacing=10, line_spacing=3)
         bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(QLabel("Smoothing"))
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setObjectName("smoothing")
         self.smoothing_slider.setRange(0, int(MAX_SMOOTHING * SMOOTHING_STEPS))
         self.smoothing_slider.setValue(int(self._weight * SMOOTHING_STEPS))
-        self.smoothing_slider.setFixedWidth(160)
+        self.smoothing_slider.setFixedWidth(110)
         self.smoothing_slider.setToolTip("Exponential moving average of the loss curves (0 = raw values)")
         self.smoothing_slider.valueChanged.connect(self._smoothing_moved)
         self.smoothing_slider.sliderReleased.connect(self._apply_smoothing)
@@ -145,30 +174,29 @@ class CurvesView(QWidget):
         self._smoothing_timer.setSingleShot(True)
         self._smoothing_timer.setInterval(150)
         self._smoothing_timer.timeout.connect(self._apply_smoothing)
-        bar.addWidget(self.smoothing_slider)
         self.smoothing_label = QLabel(f"{self._weight:.3f}")
-        self.smoothing_label.setMinimumWidth(40)
-        bar.addWidget(self.smoothing_label)
-        bar.addSpacing(12)
+        self.smoothing_label.setMinimumWidth(36)
+        bar.addWidget(flow_group(QLabel("Smoothing"), self.smoothing_slider, self.smoothing_label))
         self.log_check = QCheckBox("Log scale")
-        self.log_check.setToolTip("Logarithmic y axis for losses and learning rate")
+        self.log_check.setToolTip("Logarithmic y axis for losses and learning rate (points at or below 0 are left out)")
         self.log_check.toggled.connect(self.set_log_scale)
         bar.addWidget(self.log_check)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("X axis"))
         self.x_combo = QComboBox()
         self.x_combo.addItem("Step", X_STEP)
         self.x_combo.addItem("Hours", X_HOURS)
         self.x_combo.currentIndexChanged.connect(lambda _i: self.set_x_mode(self.x_combo.currentData()))
-        bar.addWidget(self.x_combo)
-        bar.addSpacing(12)
-        bar.addWidget(QLabel("Losses"))
+        bar.addWidget(flow_group(QLabel("X axis"), self.x_combo))
         self.loss_combo = QComboBox()
         self.loss_combo.addItem("All", "")
-        self.loss_combo.setMinimumWidth(110)
+        self.loss_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.loss_combo.setMinimumContentsLength(8)
         self.loss_combo.currentIndexChanged.connect(lambda _i: self.set_loss_filter(self.loss_combo.currentData()))
-        bar.addWidget(self.loss_combo)
-        bar.addStretch(1)
+        bar.addWidget(flow_group(QLabel("Losses"), self.loss_combo))
+        self.legend_check = QCheckBox("Legend")
+        self.legend_check.setChecked(True)
+        self.legend_check.setToolTip("Show which colour and line belongs to which run and curve")
+        self.legend_check.toggled.connect(lambda on: self.legend.setVisible(on))
+        bar.addWidget(self.legend_check)
         self.fit_button = QPushButton("Fit")
         self.fit_button.setToolTip("Zoom every plot to show all data (and follow new data again)")
         self.fit_button.clicked.connect(self.fit)
@@ -179,8 +207,8 @@ class CurvesView(QWidget):
         self.graphics.setBackground(style.PLOT_BACKGROUND)
         self.graphics.ci.setContentsMargins(6, 6, 12, 6)
         self.graphics.ci.setSpacing(4)
-        self.loss_plot = self.graphics.addPlot(row=0, col=0)
-        self.lr_plot = self.graphics.addPlot(row=1, col=0)
+        self.loss_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": CompactAxis("left")})
+        self.lr_plot = self.graphics.addPlot(row=1, col=0, axisItems={"left": CompactAxis("left")})
         self.val_plot = self.graphics.addPlot(row=2, col=0)
         _style_plot(self.loss_plot, "Training losses", "loss")
         _style_plot(self.lr_plot, "Learning rate", "lr")
@@ -197,21 +225,22 @@ class CurvesView(QWidget):
         self.val_plot.scene().addItem(self.val_right)
         self.val_plot.getAxis("right").linkToView(self.val_right)
         self.val_plot.getAxis("right").setLabel("SSIM", color=style.TEXT_COLOR)
-        self.val_plot.getAxis("right").setWidth(60)
+        self.val_plot.getAxis("right").setWidth(44)
         self.val_right.setXLink(self.val_plot)
         self.val_plot.vb.sigResized.connect(self._sync_right_view)
         for plot in (self.loss_plot, self.lr_plot):
             plot.showAxis("right")
             plot.getAxis("right").setStyle(showValues=False)
-            plot.getAxis("right").setWidth(60)  # same as the validation plot's, so the x axes line up
-        legend_brush = pg.mkBrush(20, 21, 24, 170)
-        self.legends = {}
-        # Losses and learning rates fall (legend top right); validation scores rise (legend bottom right).
-        for name, plot, offset in (("loss", self.loss_plot, (-8, 8)), ("lr", self.lr_plot, (-8, 8)),
-                                   ("val", self.val_plot, (-8, -8))):
-            legend = plot.addLegend(offset=offset, brush=legend_brush, labelTextColor=style.TEXT_COLOR,
-                                    labelTextSize="8pt", verSpacing=-6)
-            self.legends[name] = legend
+            plot.getAxis("right").setWidth(44)  # same as the validation plot's, so the x axes line up
+        # Why the validation plot is empty (zero-reference runs have no PSNR): pixel-placed in its view box.
+        self.val_note = pg.TextItem("", color=style.TEXT_COLOR, anchor=(0, 0))
+        note_font = self.val_note.textItem.font()
+        note_font.setPointSizeF(8.5)
+        self.val_note.setFont(note_font)
+        self.val_note.setParentItem(self.val_plot.vb)
+        self.val_note.setZValue(900)
+        self.val_note.setVisible(False)
+        self.val_plot.vb.sigResized.connect(self._place_val_note)
         self.placeholder = pg.TextItem("Open a run folder or start a run to see its curves.",
                                        color=style.TEXT_COLOR, anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
@@ -234,6 +263,11 @@ class CurvesView(QWidget):
         self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60,
                                            slot=self._mouse_moved)
 
+    def _place_val_note(self) -> None:
+        box = self.val_plot.vb.boundingRect()
+        self.val_note.setTextWidth(max(80.0, box.width() - 16))
+        self.val_note.setPos(8, 6)
+
     def _sync_right_view(self) -> None:
         self.val_right.setGeometry(self.val_plot.vb.sceneBoundingRect())
         self.val_right.linkedViewChanged(self.val_plot.vb, self.val_right.XAxis)
@@ -247,6 +281,7 @@ class CurvesView(QWidget):
 
     def remove_run(self, run_id: str) -> None:
         self._runs.pop(run_id, None)
+        self._validated.discard(run_id)
         for key in [k for k in self._curves if k[0] == run_id]:
             curve = self._curves.pop(key)
             for item in curve.items():
@@ -302,11 +337,17 @@ class CurvesView(QWidget):
         self._restyle()
 
     def set_log_scale(self, on: bool) -> None:
+        """Log y for losses and learning rate; every positive point stays (values at or below 0 cannot be shown)."""
         if self.log_check.isChecked() != on:
             self.log_check.setChecked(on)
             return
+        self._log = bool(on)
         for plot in (self.loss_plot, self.lr_plot):
             plot.setLogMode(x=False, y=on)
+        for curve in self._curves.values():
+            if curve.group in LOG_GROUPS:
+                curve.revision = -1  # redrawn with (or again without) the non-positive points
+        self.refresh()
 
     def set_x_mode(self, mode: str) -> None:
         if mode not in (X_STEP, X_HOURS) or mode == self._x_mode:
@@ -367,6 +408,9 @@ class CurvesView(QWidget):
                 if curve.revision != series.revision or curve.x_mode != self._x_mode:
                     self._update_curve(curve, series)
                     updated += 1
+            if metrics.last_val is not None and rid not in self._validated:
+                self._validated.add(rid)
+                created = True  # the validation note may change
         if created:
             self._restyle()
         return updated
@@ -399,15 +443,24 @@ class CurvesView(QWidget):
 
     def _update_curve(self, curve: _Curve, series: Series) -> None:
         x = self._x(series)
-        curve.raw.setData(x, series.values)
+        log = self._log and curve.group in LOG_GROUPS
+        curve.raw.setData(*self._drawable(x, series.values, log))
         if curve.smooth is not None and self._weight > 0:
             smoothed = self._smoothed(curve, series)
-            curve.smooth.setData(x, smoothed)
+            curve.smooth.setData(*self._drawable(x, smoothed, log))
         elif curve.smooth is not None:
             curve.smooth.setData([], [])
         curve.revision = series.revision
         curve.x_mode = self._x_mode
         curve.shown_points = len(series)
+
+    @staticmethod
+    def _drawable(x: np.ndarray, y: np.ndarray, log: bool) -> tuple[np.ndarray, np.ndarray]:
+        """On a log axis only the positive points: a zero or negative value would break the whole line there."""
+        if not log:
+            return x, y
+        keep = y > 0
+        return (x, y) if keep.all() else (x[keep], y[keep])
 
     def _smoothed(self, curve: _Curve, series: Series) -> np.ndarray:
         n = len(series)
@@ -428,7 +481,11 @@ class CurvesView(QWidget):
         return [rid for rid, run in self._runs.items() if run.visible]
 
     def _restyle(self) -> None:
-        """Colours, dashes, visibility and legends for the current set of runs and options."""
+        """Colours, dashes, visibility, the legend and the validation note for the current runs and options.
+
+        One run: a colour per curve. Several: each run keeps its colour family (a shade per curve) and each
+        curve name keeps one line style in every run, so the legend needs one entry per run and one per style.
+        """
         visible_runs = self._visible_runs()
         single = len(visible_runs) == 1
         smoothing = self._weight > 0
@@ -438,10 +495,9 @@ class CurvesView(QWidget):
             if curve.name not in names_by_group[curve.group]:
                 names_by_group[curve.group].append(curve.name)
         for names in names_by_group.values():
-            names.sort(key=lambda n: (n != "total", n))
+            names.sort(key=lambda n: (n != "total", n != "g", n))  # the generator's lr first, as "total" of losses
         self._update_loss_combo(names_by_group.get("loss", []))
-        for legend in self.legends.values():
-            legend.clear()
+        styles: dict[tuple[str, str], LegendEntry] = {}  # (group, name) -> its legend entry
         for (rid, key), curve in sorted(self._curves.items(), key=lambda kv: (kv[0][0], kv[1].group, kv[1].name)):
             run = self._runs.get(rid)
             shown = run is not None and run.visible
@@ -451,40 +507,69 @@ class CurvesView(QWidget):
             index = names_by_group[curve.group].index(curve.name)
             if curve.group in ("psnr", "val"):
                 index = 0 if curve.group == "psnr" else 1 + names_by_group.get("val", []).index(curve.name)
+            dash = style.VAL_LOSS_DASH if curve.group == "val_loss" else (0 if single else index)
             if single:
                 color = style.series_color(index)
-                line_style = Qt.PenStyle.SolidLine if curve.group != "val_loss" else Qt.PenStyle.DashLine
             else:
-                color = run.color if run is not None else QColor(style.TEXT_COLOR)
-                line_style = style.dash(index) if curve.group != "val_loss" else Qt.PenStyle.DashLine
-            label = curve.title if single else f"{run.label if run else rid} · {curve.title}"
-            if curve.group.startswith("val") or curve.group == "psnr":
-                label = ("val " + curve.name) if single else f"{run.label if run else rid} · val {curve.name}"
-            self._apply_pens(curve, color, line_style, smoothing)
+                color = style.shade(run.color if run is not None else QColor(style.TEXT_COLOR), index)
+            self._apply_pens(curve, color, dash, smoothing)
             for item in curve.items():
                 item.setVisible(shown)
-            if shown:
-                legend_item = curve.smooth if (curve.smooth is not None and smoothing) else curve.raw
-                legend = self.legends["val" if curve.group in ("psnr", "val") else
-                                      "loss" if curve.group in ("loss", "val_loss") else "lr"]
-                legend.addItem(legend_item, html.escape(label))
+            if shown and (curve.group, curve.name) not in styles:
+                styles[(curve.group, curve.name)] = LegendEntry(_legend_title(curve), color.name() if single
+                                                                else NEUTRAL, dash, SYMBOLS.get(curve.group, ""))
         self.placeholder.setVisible(not any(c.raw.isVisible() for c in self._curves.values()))
+        self._update_legend(visible_runs, styles, single)
 
-    def _apply_pens(self, curve: _Curve, color: QColor, line_style: Qt.PenStyle, smoothing: bool) -> None:
+    def _update_legend(self, visible_runs: list[str], styles: dict[tuple[str, str], LegendEntry],
+                       single: bool) -> None:
+        sections = []
+        if not single and visible_runs:
+            sections.append(LegendSection("Runs", tuple(LegendEntry(self._runs[rid].label, self._runs[rid].color.name())
+                                                        for rid in visible_runs)))
+        for title, groups in (("Losses", ("loss", "val_loss")), ("Learning rate", ("lr",)),
+                              ("Validation", ("psnr", "val"))):
+            entries = tuple(entry for (group, _name), entry in sorted(styles.items(), key=lambda kv: (
+                groups.index(kv[0][0]) if kv[0][0] in groups else 0, kv[0][1] != "total", kv[0][1] != "g", kv[0][1]))
+                if group in groups)
+            sections.append(LegendSection(title, entries))
+        # Runs that validate without targets (zero-reference presets) can have no PSNR or SSIM: say so.
+        without = [self._runs[rid].label for rid in visible_runs
+                   if rid in self._validated and not _has_reference_metrics(self._runs[rid].reader)]
+        plotted = any(c.raw.isVisible() for c in self._curves.values() if c.group in ("psnr", "val"))
+        notes = []
+        note = ""
+        if without:
+            text = NO_REFERENCE.format(runs=", ".join(without), verb="trains" if len(without) == 1 else "train")
+            if plotted:
+                notes.append(text)
+            else:
+                note = text
+        elif visible_runs and not plotted:
+            note = NO_VALIDATION
+        self.val_note.setText(note)
+        self.val_note.setVisible(bool(note))
+        self._place_val_note()
+        self.legend.set_content(sections, notes)
+
+    def validation_note(self) -> str:
+        """The text shown over the validation plot ('' when it has curves or nothing to explain)."""
+        return self.val_note.textItem.toPlainText() if self.val_note.isVisible() else ""
+
+    def _apply_pens(self, curve: _Curve, color: QColor, dash: int, smoothing: bool) -> None:
         if curve.group in ("psnr", "val", "val_loss"):
-            symbol = "o" if curve.group != "val_loss" else "t"
-            curve.raw.setPen(pg.mkPen(color, width=1.6, style=line_style))
-            curve.raw.setSymbol(symbol)
+            curve.raw.setPen(style.pen(color, 1.6, dash))
+            curve.raw.setSymbol(SYMBOLS[curve.group])
             curve.raw.setSymbolSize(6)
             curve.raw.setSymbolBrush(pg.mkBrush(color))
             curve.raw.setSymbolPen(pg.mkPen(color))
             return
         if curve.smooth is not None and smoothing:
             curve.raw.setPen(pg.mkPen(style.faded(color, 55), width=1))
-            curve.smooth.setPen(pg.mkPen(color, width=1.8, style=line_style))
+            curve.smooth.setPen(style.pen(color, 1.8, dash))
             curve.smooth.setZValue(2)
         else:
-            curve.raw.setPen(pg.mkPen(color, width=1.4, style=line_style))
+            curve.raw.setPen(style.pen(color, 1.4, dash))
 
     def _update_loss_combo(self, names: list[str]) -> None:
         current = [self.loss_combo.itemData(i) for i in range(1, self.loss_combo.count())]

@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from core.errors import RestoraError
-from core.train_runs import request_stop
+from core.train.runs.layout import request_stop
 
 MAX_LOG_LINES = 500
 

@@ -7,6 +7,9 @@ steps. The band maths is NumPy: its small operations never wake torch's thread p
 2-core machine made torch's version of the same loop dozens of times slower; instead, contiguous row
 ranges go to plain threads (as many as torch may use). On a GPU the maps are upsampled whole and applied
 with torch.
+
+Long per-pixel passes check the cancel token every CHECK_ELEMENTS values (a few milliseconds of work on
+one core), whichever thread runs them; `for_each_band` gives any per-pixel step the same treatment.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 from core.jobs import CancelToken
 
 BAND_ELEMENTS = 32768  # per band: about 128 KB per float32 array, cache-resident
-CANCEL_EVERY = 256  # bands between cancel checks
+CHECK_ELEMENTS = 1 << 21  # values processed between two cancel checks: well under 0.1 s on a slow core
 PARALLEL_MIN_ROWS = 256  # smaller photos are not worth a second thread
 
 
@@ -51,13 +54,30 @@ def upsample(maps: torch.Tensor, size: tuple[int, int], align_corners: bool) -> 
 class MapUpsampler:
     """Bilinear upsampling of a 1 x C x h x w map to H x W, served band by band as float32 NumPy arrays
     H' x W x C. align_corners=True is Zero-DCE++'s upsampler (nn.UpsamplingBilinear2d); False is
-    F.interpolate's default (used for the gain map)."""
+    F.interpolate's default (used for the gain map). `from_array` takes an h x w x C NumPy map instead."""
 
     def __init__(self, maps: torch.Tensor, size: tuple[int, int], align_corners: bool) -> None:
-        height, width = size
         h = maps.shape[-2]
-        wide = upsample(maps.detach().float().cpu(), (h, width), align_corners)
-        self.rows = np.ascontiguousarray(wide[0].permute(1, 2, 0).numpy())  # h x W x C
+        wide = upsample(maps.detach().float().cpu(), (h, size[1]), align_corners)
+        self._setup(np.ascontiguousarray(wide[0].permute(1, 2, 0).numpy()), size[0], align_corners)
+
+    @classmethod
+    def from_array(cls, maps: np.ndarray, size: tuple[int, int]) -> "MapUpsampler":
+        """From a float32 h x w x C array (align_corners=False: pixel centres, as cv2.INTER_LINEAR)."""
+        small = np.asarray(maps, dtype=np.float32)
+        if small.ndim == 2:
+            small = small[:, :, None]
+        h, w, channels = small.shape
+        if w != size[1]:
+            wide = cv2.resize(small, (size[1], h), interpolation=cv2.INTER_LINEAR)
+            small = wide.reshape(h, size[1], channels)  # cv2 drops a single channel's axis
+        self = cls.__new__(cls)
+        self._setup(np.ascontiguousarray(small), size[0], align_corners=False)
+        return self
+
+    def _setup(self, rows: np.ndarray, height: int, align_corners: bool) -> None:
+        h = rows.shape[0]
+        self.rows = rows  # h x W x C
         y = np.arange(height, dtype=np.float64)
         if align_corners:
             pos = y * ((h - 1) / (height - 1)) if height > 1 else np.zeros_like(y)
@@ -79,12 +99,29 @@ class MapUpsampler:
         return out
 
 
-def _bands(y_start: int, y_end: int, width: int, channels: int, cancel: CancelToken | None):
-    rows = band_rows(width, channels)
+def _bands(y_start: int, y_end: int, width: int, channels: int, cancel: CancelToken | None,
+           band_elements: int = BAND_ELEMENTS):
+    """Row ranges of about `band_elements` values covering [y_start, y_end), checking `cancel` every
+    CHECK_ELEMENTS values."""
+    rows = max(1, band_elements // max(1, width * channels))
+    every = max(1, CHECK_ELEMENTS // (rows * max(1, width * channels)))
     for i, y0 in enumerate(range(y_start, y_end, rows)):
-        if cancel is not None and i % CANCEL_EVERY == 0:
+        if cancel is not None and i % every == 0:
             cancel.raise_if_cancelled()
         yield y0, min(y_end, y0 + rows)
+
+
+def for_each_band(shape: tuple[int, ...], work: Callable[[int, int], None], cancel: CancelToken | None = None,
+                  band_elements: int = BAND_ELEMENTS) -> None:
+    """work(y0, y1) over bands of rows of an H x W (x C) image, on as many threads as torch may use, with a
+    cancel check every CHECK_ELEMENTS values. `work` must only touch its own rows."""
+    width, channels = shape[1], (shape[2] if len(shape) > 2 else 1)
+
+    def run(y_start: int, y_end: int) -> None:
+        for y0, y1 in _bands(y_start, y_end, width, channels, cancel, band_elements):
+            work(y0, y1)
+
+    _split_rows(shape[0], run)
 
 
 def _split_rows(height: int, work: Callable[[int, int], None]) -> None:

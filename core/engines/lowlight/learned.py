@@ -1,8 +1,10 @@
 """Learned low-light engines: Zero-DCE, Zero-DCE++, the gain-map U-Net and the gamma predictor.
 
-Each reads its weights lazily on first use, from the constructor's `weights` path or from
-resources/weights/<weights_file>; a missing file is a MissingWeightsError that says where it looked.
-The networks run through the normalization contract (core.tensors) and the result is clamped to [0, 1].
+Each engine's weights come, in this order, from the constructor's `weights` file, or its "weights"
+parameter (the shipped default in resources/weights/<weights_file>, or a model of its architecture in the
+model store: an imported official checkpoint or a training export), and go through the one path every
+network takes (core.archs.identify): the file must identify as the engine's architecture, and the network
+runs in the value ranges its descriptor declares. An engine with no weights anywhere is unavailable.
 """
 
 from __future__ import annotations
@@ -17,29 +19,44 @@ from torch import nn
 
 from core.archs import gain_unet, gamma_net, zero_dce, zero_dce_pp
 from core.devices import select_device
-from core.engines.base import Param
+from core.engines.base import EngineRequest, EngineResult, Param
 from core.engines.lowlight.common import MAX_BRIGHTNESS, STRENGTH, WHITE_BALANCE, LowLightEngine
 from core.engines.lowlight.curves import (MapUpsampler, apply_curve_sequence, apply_curve_steps, apply_gain,
                                           curve_steps_tensor, small_copy, upsample)
-from core.engines.lowlight.weights import WeightsError, default_weights_dir, read_weights
+from core.engines.lowlight.weights import MissingWeightsError, WeightsError, default_weights_dir
 from core.jobs import CancelToken, Progress
-from core.tensors import ZERO_ONE, from_model, to_model
+from core.models.descriptor import ModelDescriptor
+from core.tensors import from_model, to_model
 
 COMMON_PARAMS = (STRENGTH, MAX_BRIGHTNESS, WHITE_BALANCE)
 # Zero-DCE's working memory per tile pixel: up to about twelve 32-channel float32 maps alive at once.
 ZERO_DCE_BYTES_PER_PIXEL = 1600
 CPU_TILE = 512  # Zero-DCE on a 12 MP photo peaks at about 1.1 GB of process memory on the CPU (measured)
+DEFAULT_CHOICE = "default"  # the "weights" parameter's value for the shipped default
 
 
 class LearnedLowLightEngine(LowLightEngine):
-    """A low-light engine backed by a network whose weights live in one file."""
+    """A low-light engine backed by a network of one architecture."""
 
-    weights_file: ClassVar[str]
+    weights_file: ClassVar[str]  # the shipped default in resources/weights (it may not exist)
+    architecture: ClassVar[str]  # what the weights must identify as
+    download_hint: ClassVar[str] = ""
 
-    def __init__(self, device: Any = None, weights: str | Path | None = None) -> None:
+    def __init__(self, device: Any = None, weights: str | Path | None = None, store: Any = None) -> None:
         super().__init__(device)
         self._weights = Path(weights) if weights is not None else None
-        self._network: nn.Module | None = None
+        self._store = store
+        self._descriptors: dict[str, ModelDescriptor] = {}
+        self._choice = DEFAULT_CHOICE
+        self.choices = self.weight_choices()
+        if len(self.choices) > 1:
+            names = tuple(c for c, _ in self.choices)
+            titles = tuple(t for _, t in self.choices)
+            param = Param("weights", "choice", names[0], "Which weights to use: Restora's own default or a model "
+                          "of this architecture in the model store.", choices=names, choice_titles=titles)
+            self.params = (param, *type(self).params)
+
+    # ----- where the weights come from ------------------------------------------------------------------
 
     @classmethod
     def default_weights_path(cls) -> Path:
@@ -47,10 +64,73 @@ class LearnedLowLightEngine(LowLightEngine):
 
     @property
     def weights_path(self) -> Path:
+        """The file the default choice reads (the constructor's, or the shipped default)."""
         return self._weights if self._weights is not None else self.default_weights_path()
 
     def has_weights(self) -> bool:
         return self.weights_path.is_file()
+
+    def weight_choices(self) -> list[tuple[str, str]]:
+        """(choice, title) pairs: the default file when it exists (or was given), then the store's models."""
+        choices: list[tuple[str, str]] = []
+        if self._weights is not None or self.has_weights():
+            choices.append((DEFAULT_CHOICE, "Restora default" if self._weights is None else self._weights.name))
+        if self._weights is None and self._store is not None:
+            try:
+                entries = self._store.find(self.architecture)
+            except Exception:  # noqa: BLE001  (a damaged store never hides the engine)
+                entries = []
+            choices += [(e.name, f"{e.name} ({e.source})") for e in entries]
+        return choices
+
+    def unavailable(self) -> str | None:
+        if self.choices:
+            return None
+        hint = f" ({self.download_hint})" if self.download_hint else ""
+        return (f"{self.title} needs weights: import a {self.architecture} checkpoint into the model store"
+                f"{hint} or train them with `restora train`.")
+
+    def descriptor(self) -> ModelDescriptor:
+        """The chosen weights as a descriptor, through core.archs.identify (loaded once per choice)."""
+        choice = self._choice
+        if choice not in self._descriptors:
+            self._descriptors[choice] = self._load(choice)
+        return self._descriptors[choice]
+
+    def _load(self, choice: str) -> ModelDescriptor:
+        from core.archs.identify import identify_file
+        from core.models.checkpoints import CheckpointError
+
+        if choice == DEFAULT_CHOICE or self._store is None:
+            path = self.weights_path
+            if not path.is_file():
+                if self.choices and self.choices[0][0] != DEFAULT_CHOICE:
+                    return self._load(self.choices[0][0])
+                raise MissingWeightsError(
+                    f"{self.title} needs its weights at {path}, and there is no file there. Train them with "
+                    f"`restora train` (the run's best.safetensors), import a {self.architecture} checkpoint into "
+                    f"the model store, or choose another weight file.")
+            try:
+                desc = identify_file(path, prefer=self.architecture).descriptor
+            except CheckpointError as e:
+                raise WeightsError(f"{self.title}: {e}") from None
+            where = path.name
+        else:
+            try:
+                desc = self._store.load(choice)
+            except Exception as e:  # noqa: BLE001  (StoreError, CheckpointError: say which model)
+                raise WeightsError(f"{self.title}: the model {choice!r} cannot be loaded: {e}") from None
+            where = choice
+        if desc.facts.architecture != self.architecture:
+            raise WeightsError(f"{where} does not hold {self.title} weights: it is a {desc.facts.architecture} "
+                               f"network.")
+        return desc
+
+    # ----- running --------------------------------------------------------------------------------------
+
+    def process(self, request: EngineRequest) -> EngineResult:
+        self._choice = str(request.params.get("weights", DEFAULT_CHOICE))
+        return super().process(request)
 
     def torch_device(self) -> torch.device:
         if self.device is None:
@@ -58,26 +138,20 @@ class LearnedLowLightEngine(LowLightEngine):
         return self.device if isinstance(self.device, torch.device) else torch.device(self.device)
 
     def network(self) -> nn.Module:
-        """The network with its weights, on this engine's device, in eval mode (loaded once)."""
-        if self._network is None:
-            state = read_weights(self.weights_path, self.title)
-            try:
-                net = self.build_network(state)
-            except (RuntimeError, KeyError, ValueError) as e:
-                first_line = (str(e).splitlines() or [type(e).__name__])[0]
-                raise WeightsError(f"{self.weights_path.name} does not hold {self.title} weights: "
-                                   f"{first_line}") from None
-            device = self.torch_device()
-            net = net.eval().to(device)
+        """The network with its weights, on this engine's device, in eval mode."""
+        desc = self.descriptor()
+        device = self.torch_device()
+        if next(desc.module.parameters()).device != device or getattr(desc, "_placed", None) != device:
+            desc.module.eval().to(device)
             if device.type == "cpu":  # oneDNN runs (depthwise) convolutions several times faster this way
-                net = net.to(memory_format=torch.channels_last)
-            self._network = net
-        return self._network
+                desc.module.to(memory_format=torch.channels_last)
+            desc._placed = device  # type: ignore[attr-defined]
+        return desc.module
 
     def network_input(self, rgb: np.ndarray) -> torch.Tensor:
-        """Pixels as the network's input tensor, on its device, in its preferred memory layout."""
+        """Pixels as the network's input tensor (in its declared range), on its device and memory layout."""
         device = next(self.network().parameters()).device
-        x = to_model(rgb, ZERO_ONE, device=device)
+        x = to_model(rgb, self.descriptor().facts.input_range, device=device)
         return x.contiguous(memory_format=torch.channels_last) if device.type == "cpu" else x
 
     def applies_in_bands(self) -> bool:
@@ -87,11 +161,11 @@ class LearnedLowLightEngine(LowLightEngine):
 
     def full_size_tensor(self, rgb: np.ndarray) -> torch.Tensor:
         device = next(self.network().parameters()).device
-        return to_model(rgb, ZERO_ONE, device=device)
+        return to_model(rgb, self.descriptor().facts.input_range, device=device)
 
-    @abstractmethod
-    def build_network(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-        """The network loaded strictly from `state_dict`."""
+    def decoded(self, tensor: torch.Tensor) -> np.ndarray:
+        """A network image tensor back to pixels, through its declared output range."""
+        return from_model(tensor, self.descriptor().facts.output_range)
 
 
 class ZeroDCEPPEngine(LearnedLowLightEngine):
@@ -104,11 +178,9 @@ class ZeroDCEPPEngine(LearnedLowLightEngine):
               min=64, max=4096, step=64),
     ) + COMMON_PARAMS
     weights_file = "zero_dce_pp.safetensors"
+    architecture = zero_dce_pp.ARCHITECTURE
+    download_hint = "restora models download zero-dce-pp"
 
-    def build_network(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-        net = zero_dce_pp.ZeroDCEPP(scale_factor=1)
-        net.load_state_dict(state_dict, strict=True)
-        return net
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
@@ -125,7 +197,7 @@ class ZeroDCEPPEngine(LearnedLowLightEngine):
         else:
             with torch.inference_mode():
                 x = self.full_size_tensor(rgb)
-                image = from_model(curve_steps_tensor(x, upsample(curve, rgb.shape[:2], True), steps), ZERO_ONE)
+                image = self.decoded(curve_steps_tensor(x, upsample(curve, rgb.shape[:2], True), steps))
         progress(2, 2, "Done")
         return image
 
@@ -140,12 +212,10 @@ class ZeroDCEEngine(LearnedLowLightEngine):
               "with a 1024 px long side, then scaled up (much faster)."),
     ) + COMMON_PARAMS
     weights_file = "zero_dce.safetensors"
+    architecture = zero_dce.ARCHITECTURE
+    download_hint = "restora models download zero-dce"
     fast_resolution = 1024
 
-    def build_network(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-        net = zero_dce.ZeroDCE()
-        net.load_state_dict(state_dict, strict=True)
-        return net
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
@@ -156,11 +226,11 @@ class ZeroDCEEngine(LearnedLowLightEngine):
 
     def _full_resolution(self, net: nn.Module, rgb: np.ndarray, progress: Progress, cancel: CancelToken,
                          notes: list[str]) -> np.ndarray:
-        from core.inference import run_model
+        from core.models.runner import run_model
         from core.tiling import choose_tile_size
 
         device = next(net.parameters()).device
-        desc = zero_dce.describe(net)
+        desc = self.descriptor()
         tile = CPU_TILE if device.type == "cpu" else choose_tile_size(
             device, bytes_per_pixel=ZERO_DCE_BYTES_PER_PIXEL)
         result = run_model(desc, rgb, device=device, precision="auto", tile=tile, overlap=32,
@@ -183,7 +253,7 @@ class ZeroDCEEngine(LearnedLowLightEngine):
                 x = self.full_size_tensor(rgb)
                 for r in torch.split(curves, 3, dim=1):  # one map at a time: all 24 at 12 MP is over 1 GB
                     curve_steps_tensor(x, upsample(r, rgb.shape[:2], True), 1)
-                image = from_model(x, ZERO_ONE)
+                image = self.decoded(x)
         progress(2, 2, "Done")
         return image
 
@@ -198,9 +268,8 @@ class GainUNetEngine(LearnedLowLightEngine):
               min=64, max=4096, step=64),
     ) + COMMON_PARAMS
     weights_file = "gain_unet.safetensors"
+    architecture = gain_unet.ARCHITECTURE
 
-    def build_network(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-        return gain_unet.build_from_state_dict(state_dict)
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
@@ -216,7 +285,7 @@ class GainUNetEngine(LearnedLowLightEngine):
         else:
             with torch.inference_mode():
                 x = self.full_size_tensor(rgb)
-                image = from_model(gain_unet.apply_gain(x, upsample(gain, rgb.shape[:2], False)), ZERO_ONE)
+                image = self.decoded(gain_unet.apply_gain(x, upsample(gain, rgb.shape[:2], False)))
         progress(2, 2, "Done")
         return image
 
@@ -228,9 +297,8 @@ class GammaNetEngine(LearnedLowLightEngine):
                    "gamma and one contrast for the whole photo. Smooth, never clips.")
     params = COMMON_PARAMS
     weights_file = "gamma_net.safetensors"
+    architecture = gamma_net.ARCHITECTURE
 
-    def build_network(self, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-        return gamma_net.build_from_state_dict(state_dict)
 
     def predict(self, rgb: np.ndarray) -> tuple[float, float]:
         """(gamma, contrast) for a photo."""

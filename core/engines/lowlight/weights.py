@@ -1,10 +1,8 @@
-"""Finding and reading the weight files of the learned low-light engines."""
+"""Where the learned low-light engines' shipped weights live, and what goes wrong with weight files."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
 
 from core import paths
 from core.errors import RestoraError
@@ -20,17 +18,3 @@ class WeightsError(RestoraError):
 
 def default_weights_dir() -> Path:
     return paths.resources_dir() / "weights"
-
-
-def read_weights(path: Path, engine_title: str) -> dict[str, torch.Tensor]:
-    """The state dict in `path` (.safetensors, or a .pth/.pt read without running pickled code)."""
-    from core.checkpoints import CheckpointError, read_state_dict
-
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"{engine_title} needs its weights at {path}, and there is no file there. Train them with "
-            f"`restora train` (the run's best.safetensors) or choose another weight file.")
-    try:
-        return read_state_dict(path)
-    except CheckpointError as e:
-        raise WeightsError(f"{engine_title}: {e}") from None

@@ -2,8 +2,9 @@
 
 A preset defines
   defaults()           -> RunConfig with every field filled (data kind, crop, batch, optimiser, loss weights)
-  build_model(config)  -> BuiltModel: the network, its DECLARED input and output value ranges, and
-                          optionally a discriminator for an adversarial stage
+  build_model(config)  -> BuiltModel: the network, its value ranges (BuiltModel.of takes them from the
+                          architecture's spec, where they are declared once), and optionally a discriminator
+                          for an adversarial stage
   forward(model, batch, built) -> ModelOutput: the image in the declared output range, plus extras
   generator_losses(ctx, batch, output) -> {name: weighted loss tensor}; the trainer sums them into "total"
 The trainer converts every batch into the model's declared ranges before calling the preset
@@ -19,6 +20,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from core.archs.spec import ArchSpec
 from core.tensors import ValueRange
 from core.train.config import RunConfig
 from core.train.losses import PerceptualLoss
@@ -35,6 +37,14 @@ class BuiltModel:
     task: str  # lowlight | inpaint | face | general
     discriminator: nn.Module | None = None
     options: dict[str, Any] = field(default_factory=dict)  # what rebuilds the network (export metadata)
+
+    @classmethod
+    def of(cls, spec: ArchSpec, generator: nn.Module, *, task: str | None = None,
+           discriminator: nn.Module | None = None, options: dict[str, Any] | None = None) -> "BuiltModel":
+        """A preset's network of one of our architectures: its name and value ranges come from the spec (the
+        one place they are declared), so what the trainer exports is what the store identifies."""
+        return cls(generator, spec.name, spec.input_range, spec.output_range, task or spec.task, discriminator,
+                   dict(options or {}))
 
 
 @dataclass

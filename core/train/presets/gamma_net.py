@@ -29,10 +29,10 @@ def defaults() -> RunConfig:
 
 
 def build_model(cfg: RunConfig) -> BuiltModel:
-    from core.archs.gamma_net import ARCHITECTURE, GammaNet
+    from core.archs.gamma_net import ARCH_SPEC, GammaNet
 
     opts = {"features": int(cfg.model["features"]), "input_size": int(cfg.model["input_size"])}
-    return BuiltModel(GammaNet(**opts), ARCHITECTURE, ZERO_ONE, ZERO_ONE, "lowlight", options=opts)
+    return BuiltModel.of(ARCH_SPEC, GammaNet(**opts), options=opts)
 
 
 def forward(model: nn.Module, batch: Batch, built: BuiltModel) -> ModelOutput:

@@ -16,7 +16,8 @@ from torch import nn
 
 from core.tensors import MINUS_ONE_ONE
 from core.train.config import DataConfig, GanConfig, OptimConfig, RunConfig, TrainLoopConfig
-from core.train.networks import ImageUNet, PatchDiscriminator
+from core.archs.image_unet import ARCH_SPEC, ImageUNet
+from core.train.networks import PatchDiscriminator
 from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset
 from core.train.presets.supervised import supervised_losses
 
@@ -46,8 +47,7 @@ def build_model(cfg: RunConfig) -> BuiltModel:
     if cfg.gan.enabled:
         disc = PatchDiscriminator(3, base=int(cfg.model["d_base"]), layers=int(cfg.model["d_layers"]))
     task = {"inpaint": "inpaint", "face": "face"}.get(cfg.data.kind, "general")
-    return BuiltModel(ImageUNet(**opts), "RestoraImageUNet", MINUS_ONE_ONE, MINUS_ONE_ONE, task,
-                      discriminator=disc, options=opts)
+    return BuiltModel.of(ARCH_SPEC, ImageUNet(**opts), task=task, discriminator=disc, options=opts)
 
 
 def forward(model: nn.Module, batch: Batch, built: BuiltModel) -> ModelOutput:

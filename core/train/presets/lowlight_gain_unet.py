@@ -28,11 +28,11 @@ def defaults() -> RunConfig:
 
 
 def build_model(cfg: RunConfig) -> BuiltModel:
-    from core.archs.gain_unet import ARCHITECTURE, GainUNet
+    from core.archs.gain_unet import ARCH_SPEC, GainUNet
 
     opts = {"base": int(cfg.model["base"]), "gain_min": float(cfg.model["gain_min"]),
             "gain_max": float(cfg.model["gain_max"])}
-    return BuiltModel(GainUNet(**opts), ARCHITECTURE, ZERO_ONE, ZERO_ONE, "lowlight", options=opts)
+    return BuiltModel.of(ARCH_SPEC, GainUNet(**opts), options=opts)
 
 
 PRESET = Preset(name=NAME, title="Low-light gain U-Net", task="lowlight",

@@ -40,11 +40,11 @@ def init_conv_weights(module: nn.Module) -> None:
 
 
 def build_model(cfg: RunConfig) -> BuiltModel:
-    from core.archs.zero_dce import ARCHITECTURE, ZeroDCE
+    from core.archs.zero_dce import ARCH_SPEC, ZeroDCE
 
     net = ZeroDCE()
     init_conv_weights(net)
-    return BuiltModel(net, ARCHITECTURE, ZERO_ONE, ZERO_ONE, "lowlight")
+    return BuiltModel.of(ARCH_SPEC, net)
 
 
 def forward(model: nn.Module, batch: Batch, built: BuiltModel) -> ModelOutput:

@@ -30,11 +30,10 @@ def defaults() -> RunConfig:
 
 
 def build_model(cfg: RunConfig) -> BuiltModel:
-    from core.archs.zero_dce_pp import ZeroDCEPP
+    from core.archs.zero_dce_pp import ARCH_SPEC, ZeroDCEPP
 
     scale = int(cfg.model["scale_factor"])
-    return BuiltModel(ZeroDCEPP(scale_factor=scale), "Zero-DCE++", ZERO_ONE, ZERO_ONE, "lowlight",
-                      options={"scale_factor": scale})
+    return BuiltModel.of(ARCH_SPEC, ZeroDCEPP(scale_factor=scale), options={"scale_factor": scale})
 
 
 PRESET = Preset(name=NAME, title="Zero-DCE++", task="lowlight",

@@ -21,8 +21,8 @@ from typing import Any, Mapping
 import torch
 
 from core.errors import RestoraError
+from core.kinds import CHECKPOINT_SUFFIXES
 
-CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors", ".bin")
 
 # Where training code keeps the weights inside a checkpoint, best choice first: EMA weights are the ones
 # released models are evaluated with ('params_ema' over 'params', 'g_ema' over 'generator').
@@ -151,7 +151,8 @@ def _torch_load(path: Path) -> Any:
                 f"it to .safetensors with a tool you trust, then import that.") from None
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint ({_first_line(e)}); "
                               f"expected {EXPECTED}.") from None
-    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, struct.error) as e:
+    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, struct.error, IndexError, KeyError,
+            AssertionError, TypeError, AttributeError, MemoryError, OverflowError) as e:
         if "magic number" in str(e).lower():
             raise CheckpointError(f"{path.name} is a Python pickle but not a PyTorch checkpoint; "
                                   f"expected {EXPECTED}.") from None
@@ -235,14 +236,19 @@ EXPORT_FORMAT = "restora-train-export"  # the `format` metadata of a training ru
 
 @dataclass(frozen=True)
 class ExportInfo:
-    """What a Restora training export declares about its network beyond the weights."""
+    """What a Restora training export declares about its network beyond the weights. The model store checks
+    it against the architecture's spec at import (core.archs.identify)."""
 
     architecture: str
     options: dict[str, Any] = field(default_factory=dict)  # the network's constructor arguments
+    input_range: tuple[float, float] | None = None
+    output_range: tuple[float, float] | None = None
+    task: str | None = None
+    preset: str | None = None
 
 
 def read_export_info(path: str | Path) -> ExportInfo | None:
-    """The architecture and options in a training export's metadata; None for any other weight file."""
+    """The metadata of a training export; None for any other weight file."""
     path = Path(path)
     try:
         with path.open("rb") as f:
@@ -257,15 +263,25 @@ def read_export_info(path: str | Path) -> ExportInfo | None:
         raise CheckpointError(f"{path.name}: the .safetensors header cannot be read ({_first_line(e)}).") from None
     if meta.get("format") != EXPORT_FORMAT:
         return None
+    damaged = CheckpointError(f"{path.name} is a Restora training export with damaged metadata; export it again "
+                              f"from its run folder.")
     architecture = meta.get("architecture", "").strip()
     try:
         options = json.loads(meta.get("options") or "{}")
-    except ValueError:
-        options = None
+        ranges = [_json_range(meta.get(key)) for key in ("input_range", "output_range")]
+    except (ValueError, TypeError):
+        raise damaged from None
     if not architecture or not isinstance(options, dict):
-        raise CheckpointError(f"{path.name} is a Restora training export with damaged metadata (architecture "
-                              f"{meta.get('architecture')!r}, options {meta.get('options')!r}); export it again.")
-    return ExportInfo(architecture, options)
+        raise damaged
+    return ExportInfo(architecture, options, ranges[0], ranges[1], meta.get("task") or None,
+                      meta.get("preset") or None)
+
+
+def _json_range(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    lo, hi = json.loads(text)
+    return float(lo), float(hi)
 
 
 def tensor_summary(state_dict: Mapping[str, torch.Tensor], limit: int = 4) -> str:
