@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +48,31 @@ def load_mask(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarra
     else:
         values = photo.rgb.mean(axis=2)
     return check_mask(values, shape)
+
+
+def read_mask_levels(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarray:
+    """A mask file as uint8 grey levels (white = fill), NOT thresholded: a feathered mask saved by Restora
+    comes back exactly. A flat-colour image with a painted alpha uses its alpha."""
+    from core.imageio import load_photo
+
+    photo = load_photo(path)
+    if photo.alpha is not None and float(photo.alpha.min()) != float(photo.alpha.max()):
+        values = photo.alpha
+    else:
+        values = photo.rgb.mean(axis=2)
+    if values.shape != tuple(shape):
+        raise MaskError(f"The mask is {values.shape[1]} x {values.shape[0]} but the photo is "
+                        f"{shape[1]} x {shape[0]}.")
+    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
+
+
+def write_mask_levels(path: str | os.PathLike[str], levels: np.ndarray) -> Path:
+    """Save uint8 mask levels as an 8-bit grey PNG, atomically (core.imageio)."""
+    from core.imageio import save_photo
+    from core.photo import Photo
+
+    gray = np.repeat((np.asarray(levels, np.float32) / 255.0)[:, :, None], 3, axis=2)
+    return Path(save_photo(Photo(rgb=gray), Path(path), bit_depth=8))
 
 
 def mask_fraction(mask: np.ndarray) -> float:

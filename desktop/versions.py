@@ -1,76 +1,88 @@
-"""The versions of the open photo: the original plus one per run; any two can be compared."""
+"""The bridge between the document's versions (core.session.versions.VersionList) and the widgets: Qt
+signals for its events, and the display copy of each version (a cache; the versions live in core)."""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop.canvas.display import DisplayImage
 
 
-@dataclass
-class Version:
-    id: int
-    label: str
-    photo: Any  # core.photo.Photo
-    display: DisplayImage
-    engine_id: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    regions: list[tuple[int, int, int, int]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    seconds: float | None = None
-
-
 class VersionHistory(QObject):
-    """Ordered versions; `current` is the one shown and restored next, `reference` the one compared against."""
+    """`current` is the version shown and restored next, `reference` the one compared against."""
 
     changed = Signal()
-    current_changed = Signal(object)  # Version
+    current_changed = Signal(object)  # core Version
     reference_changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.versions: list[Version] = []
-        self.current: Version | None = None
-        self.reference: Version | None = None
-        self._ids = itertools.count(1)
+        self.list: Any = None  # core.session.versions.VersionList of the open document
+        self._displays: dict[int, DisplayImage] = {}
+        self._off: list[Callable[[], None]] = []
 
-    def reset(self, photo: Any, display: DisplayImage, label: str = "Original") -> Version:
-        self.versions = []
-        version = self._make(label, photo, display)
-        self.reference = version
-        self.set_current(version)
-        self.reference_changed.emit(version)
-        return version
-
-    def add(self, photo: Any, display: DisplayImage, label: str, **details: Any) -> Version:
-        """Append a run's result and make it current (the reference stays where it was)."""
-        version = self._make(label, photo, display, **details)
-        self.set_current(version)
-        return version
-
-    def _make(self, label: str, photo: Any, display: DisplayImage, **details: Any) -> Version:
-        version = Version(next(self._ids), label, photo, display, **details)
-        self.versions.append(version)
+    def attach(self, versions: Any, original_display: DisplayImage) -> None:
+        """Follow a document's versions; `original_display` is the display copy of its original."""
+        for off in self._off:
+            off()
+        self.list = versions
+        self._displays = {versions.original().id: original_display}
+        ev = versions.events
+        self._off = [ev.on("changed", self.changed.emit), ev.on("current", self.current_changed.emit),
+                     ev.on("reference", self.reference_changed.emit),
+                     ev.on("removed", lambda v: self._displays.pop(v.id, None))]
         self.changed.emit()
-        return version
+        self.reference_changed.emit(versions.reference)
+        self.current_changed.emit(versions.current)
 
-    def set_current(self, version: Version) -> None:
-        self.current = version
-        self.current_changed.emit(version)
+    # --- the document's versions -----------------------------------------------------------------------
+    @property
+    def versions(self) -> list[Any]:
+        return [] if self.list is None else list(self.list.versions)
 
-    def set_reference(self, version: Version) -> None:
-        self.reference = version
-        self.reference_changed.emit(version)
+    @property
+    def current(self) -> Any:
+        return None if self.list is None else self.list.current
 
-    def by_id(self, version_id: int) -> Version | None:
-        return next((v for v in self.versions if v.id == version_id), None)
-
-    def original(self) -> Version | None:
-        return self.versions[0] if self.versions else None
+    @property
+    def reference(self) -> Any:
+        return None if self.list is None else self.list.reference
 
     def __len__(self) -> int:
-        return len(self.versions)
+        return 0 if self.list is None else len(self.list)
+
+    def original(self) -> Any:
+        return None if self.list is None else self.list.original()
+
+    def by_id(self, version_id: int) -> Any:
+        return None if self.list is None else self.list.by_id(version_id)
+
+    def display(self, version: Any) -> DisplayImage | None:
+        return None if version is None else self._displays.get(version.id)
+
+    def add(self, photo: Any, display: DisplayImage, label: str, **details: Any) -> Any:
+        """Append a run's result (made from `parent`, by default the current version) and make it current."""
+        assert self.list is not None, "no document is open"
+        # The display must be known before the version becomes current (listeners show it at once).
+        pending = self.list.events.on("added", lambda v: self._displays.__setitem__(v.id, display))
+        try:
+            return self.list.add(photo, label, **details)
+        finally:
+            pending()
+
+    def set_current(self, version: Any) -> None:
+        self.list.set_current(version)
+
+    def set_reference(self, version: Any) -> None:
+        self.list.set_reference(version)
+
+    def rename(self, version: Any, name: str) -> None:
+        self.list.rename(version, name)
+
+    def delete(self, version: Any) -> None:
+        self.list.delete(version)
+
+    def describe(self, version: Any) -> str:
+        return self.list.describe(version)

@@ -97,6 +97,14 @@ class JobHandle(QObject):
         self.token.cancel()
 
 
+def _emit(signal: Any, *args: Any) -> None:
+    """Emit from a pool thread; a receiver deleted meanwhile (the window closed) is not an error."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
+
+
 class _Runner(QRunnable):
     """Runs in a pool thread: calls the job and emits (never touches widgets)."""
 
@@ -114,7 +122,7 @@ class _Runner(QRunnable):
             return
         self._last_emit = now
         self._handle.last_progress = (int(done), int(total), str(message))
-        self._handle.progress.emit(int(done), int(total), str(message))
+        _emit(self._handle.progress, int(done), int(total), str(message))
 
     def run(self) -> None:  # noqa: D102 (Qt name)
         from core.errors import CancelledError, RestoraError
@@ -124,24 +132,27 @@ class _Runner(QRunnable):
             if h.token.cancelled:
                 raise CancelledError(h.token.reason or "Cancelled.")
             h.state = "running"
-            h.started.emit()
+            _emit(h.started)
             result = self._fn(self._progress, h.token)
             h.token.raise_if_cancelled()
         except CancelledError as e:
             h.state, h.error = "cancelled", str(e)
-            h.cancelled.emit(str(e))
+            _emit(h.cancelled, str(e))
         except RestoraError as e:
             h.state, h.error = "failed", str(e)
-            h.failed.emit(str(e), traceback.format_exc())
+            _emit(h.failed, str(e), traceback.format_exc())
         except Exception as e:  # a bug in a job must reach the user as a message, not kill the app
             h.state, h.error = "failed", f"{type(e).__name__}: {e}"
-            h.failed.emit(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
+            _emit(h.failed, f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
         else:
             h.result = result
             h.state = "succeeded"
-            h.succeeded.emit(result)
-        h.finished.emit()
-        self._on_exit()
+            _emit(h.succeeded, result)
+        _emit(h.finished)
+        try:
+            self._on_exit()
+        except RuntimeError:  # the pool is gone (the app or the panel closed while the job ran)
+            pass
         # Drop our references here so the handle's last reference goes away in the GUI thread, never
         # in this one (a QObject must be deleted in the thread it lives in).
         self._handle = None  # type: ignore[assignment]
@@ -209,6 +220,12 @@ class WorkerPool(QObject):
     def cancel_all(self) -> None:
         for handle in list(self._active):
             handle.cancel()
+
+    def shutdown(self, msecs: int = 5000) -> bool:
+        """Cancel every job and wait (at most msecs) for the threads to finish: before the pool goes away,
+        so no job is left running against deleted objects."""
+        self.cancel_all()
+        return self._pool.waitForDone(msecs)
 
     def wait_for_done(self, msecs: int = -1) -> bool:
         """Block until the pool's threads are idle (shutdown and tests only, never from a slot)."""

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Creates (or reuses) Restora's virtual environment and installs what is missing.
-# Usage: source scripts/bootstrap.sh [extra]   -> sets RESTORA_PY to the venv's python.
-# Idempotent: a stamp of pyproject.toml + this script skips pip when nothing changed.
+# Usage: source scripts/bootstrap.sh EXTRA   -> sets RESTORA_PY to the venv's python. Pass "" for no extra:
+# a sourced script sees the caller's arguments when given none, and a photo path is not an extra.
+# Idempotent: one stamp (a hash of pyproject.toml + this script, and the extras installed with it) skips pip
+# when nothing changed; an install with the test extra also satisfies a plain start.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${RESTORA_VENV:-$ROOT/.venv}"
@@ -15,10 +17,23 @@ fi
 RESTORA_PY="$VENV/bin/python"
 export RESTORA_PY
 
-stamp_file="$VENV/.restora-stamp${EXTRA:+-$EXTRA}"
+case "$EXTRA" in
+  ""|test) ;;
+  *) echo "restora: unknown set-up extra '$EXTRA' (expected nothing or 'test')" >&2; return 2 2>/dev/null || exit 2 ;;
+esac
+
+stamp_file="$VENV/.restora-stamp"
 stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)"
-if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
-  return 0 2>/dev/null || exit 0
+installed_extras=""
+if [ -f "$stamp_file" ]; then
+  read -r stamp_hash installed_extras < "$stamp_file" || true
+  if [ "${stamp_hash:-}" = "$stamp" ]; then
+    case " ${installed_extras:-} " in
+      *" ${EXTRA:-base} "*|*" test "*) return 0 2>/dev/null || exit 0 ;;
+    esac
+  else
+    installed_extras=""
+  fi
 fi
 
 pip_install() { "$RESTORA_PY" -m pip install --disable-pip-version-check --progress-bar off "$@"; }
@@ -38,4 +53,4 @@ fi
 
 echo "restora: installing Restora${EXTRA:+ [$EXTRA]} and its dependencies" >&2
 pip_install -qq -e "$ROOT${EXTRA:+[$EXTRA]}"
-echo "$stamp" > "$stamp_file"
+echo "$stamp ${installed_extras:-} ${EXTRA:-base}" > "$stamp_file"

@@ -18,6 +18,17 @@ def restora_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+@pytest.fixture(autouse=True)
+def discard_unsaved_on_close(monkeypatch: pytest.MonkeyPatch):
+    """A window closed at the end of a test has nobody to answer "Save unsaved versions?": it discards.
+    Tests of that prompt set window.ask_unsaved themselves."""
+    try:
+        from desktop.window_document import DocumentMixin
+    except ImportError:  # no Qt here: nothing to answer
+        return
+    monkeypatch.setattr(DocumentMixin, "ask_unsaved", lambda self, count, doing: "discard")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -92,12 +92,12 @@ def test_any_two_versions_can_be_compared(qtbot):
                              make_display(original.photo.with_rgb(original.photo.rgb ** 2)), "Squared")
     assert window.history_panel.list.count() == 3
     window.history_panel.reference_combo.setCurrentIndex(1)  # compare against version 2
-    assert window.versions.reference is v2 and window.canvas.before_item.display is v2.display
+    assert window.versions.reference is v2 and window.canvas.before_item.display is window.versions.display(v2)
     window.history_panel.list.setCurrentRow(0)  # show the original, compared against v2
-    assert window.versions.current is original and window.canvas.display is original.display
+    assert window.versions.current is original and window.canvas.display is window.versions.display(original)
     window.set_view_mode("side")
     assert window.stack.currentWidget() is window.side_by_side
-    assert window.side_by_side.left.display is v2.display and window.side_by_side.right.display is original.display
+    assert window.side_by_side.left.display is window.versions.display(v2) and window.side_by_side.right.display is window.versions.display(original)
     window.set_view_mode("split")
     assert window.stack.currentWidget() is window.canvas and window.canvas.split_enabled
     assert np.allclose(v3.photo.rgb, original.photo.rgb ** 2)

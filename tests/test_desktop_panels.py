@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QMessageBox, QSlider, QSpinBox
 
 from core.engines.base import Engine, EngineResult, Param
@@ -128,7 +129,9 @@ def test_model_manager_lists_imports_removes_and_downloads(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.installed.rowCount() == 1, timeout=5000)
     cells = [dialog.installed.item(0, c).text() for c in range(6)]
-    assert cells == ["zero-dce-ours", "lowlight", "Zero-DCE", "1x", "312.5 KB", "MIT"]
+    # the task column shows the task's title (core.kinds.TASK_TITLES); the task id stays on the item
+    assert cells == ["zero-dce-ours", "Brighten a dark photo", "Zero-DCE", "1x", "312.5 KB", "MIT"]
+    assert dialog.installed.item(0, 1).data(Qt.ItemDataRole.UserRole + 1) == "lowlight"
     assert dialog.available.item(0, 2).text() == "200.0 MB"
     ckpt = tmp_path / "GPEN-BFR-512.pth"
     ckpt.write_bytes(b"0" * 2048)
@@ -262,7 +265,7 @@ def test_save_never_overwrites_the_original_without_confirmation(qtbot, tmp_path
     before = path.read_bytes()
     handle = window.open_path(path)
     qtbot.waitUntil(lambda: handle.delivered, timeout=5000)
-    window.versions.add(window.photo.with_rgb(1 - window.photo.rgb), window.versions.current.display, "Inverted")
+    window.versions.add(window.photo.with_rgb(1 - window.photo.rgb), window.versions.display(window.versions.current), "Inverted")
     asked = []
     window.confirm_overwrite = lambda p: asked.append(p) or False
     assert window.save() is None and asked == [path] and path.read_bytes() == before

@@ -152,3 +152,79 @@ def test_inpaint_needs_a_mask_then_runs_with_it(qtbot):
     qtbot.waitUntil(lambda: handle.delivered, timeout=10000)
     assert handle.state == "succeeded", handle.error
     assert len(window.versions) == 2 and "radius=3" in window.versions.current.label
+
+
+class SlowToStop(Engine):
+    """A test engine with one long step that does not look at the cancel token until `release` is set:
+    it keeps reporting progress meanwhile, as a real engine inside a long step would."""
+
+    id = "test.slow_to_stop"
+    task = "lowlight"
+    title = "Slow to stop"
+
+    def __init__(self, device=None, release: threading.Event | None = None) -> None:
+        super().__init__(device)
+        self.release = release or threading.Event()
+
+    def on_device(self, device):
+        return self  # keep the release event the test holds
+
+    def process(self, request):
+        step = 0
+        while True:
+            step += 1
+            request.progress(min(step, 99), 100, "Long step")
+            if self.release.is_set():
+                request.cancel.raise_if_cancelled()
+                return EngineResult(request.photo)
+            time.sleep(0.01)
+
+
+def test_cancel_shows_cancelling_at_once_and_until_the_job_ends(qtbot, monkeypatch):
+    from desktop.panels import restore_panel
+
+    monkeypatch.setattr(restore_panel, "CANCEL_WAIT_MS", 150)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.set_photo(Photo.from_uint8(gradient_image(30, 40)))
+    engine = SlowToStop()
+    window.restore_panel.set_engines([engine])
+    panel = window.restore_panel
+    handle = window.run_engine(engine, {})
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=5000)
+    panel.cancel_button.click()
+    # At once: the bar says so and stops, Cancel is disabled, Run still is.
+    assert panel.cancelling and "Cancelling" in panel.progress.format()
+    assert not panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
+    frozen = panel.progress.value()
+    assert panel.progress.maximum() == 100  # not the moving busy indicator
+    # The job goes on reporting (its step has not checked yet): the bar does not move, and after the wait
+    # it says what it is waiting for.
+    qtbot.waitUntil(lambda: "waiting for the current step" in panel.progress.format(), timeout=5000)
+    qtbot.wait(100)
+    assert panel.progress.value() == frozen and "Long step" in panel.banner.text()
+    assert handle.state == "running"
+    engine.release.set()
+    qtbot.waitUntil(lambda: handle.delivered, timeout=5000)
+    assert handle.state == "cancelled" and len(window.versions) == 1
+    assert not panel.cancelling and "Cancelling" not in panel.progress.format()
+    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
+    assert panel.banner.text() and "waiting" not in panel.banner.text()  # the cancelled note replaced it
+
+
+def test_cancelling_state_clears_for_the_next_run(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.set_photo(Photo.from_uint8(gradient_image(30, 40)))
+    window.restore_panel.set_engines([SlowBrighten()])
+    handle = window.run_engine(SlowBrighten(), {"steps": 100})
+    qtbot.waitUntil(lambda: handle.state == "running", timeout=5000)
+    window.cancel_run()  # the menu's Cancel job goes the same way
+    assert window.restore_panel.cancelling
+    qtbot.waitUntil(lambda: handle.delivered, timeout=5000)
+    handle = window.run_engine(SlowBrighten(), {"steps": 5})
+    assert not window.restore_panel.cancelling and window.restore_panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: handle.delivered, timeout=5000)
+    assert handle.state == "succeeded" and len(window.versions) == 2

@@ -358,3 +358,205 @@ def test_gallery_keeps_its_images_when_nothing_new_arrived(panel, qtbot, tmp_pat
         fh.write(train_line(101))
     qtbot.waitUntil(lambda: panel.curves.curve_points(_run_id(run), "loss/total") == 101, timeout=5000)
     assert panel.gallery.image_labels()[0][0].pixmap().cacheKey() == pixmap_key
+
+
+# ------------------------------------------------------------------------------ a new user's reports
+
+
+def test_the_panel_fits_a_narrow_dock(qtbot, tmp_path):
+    panel = TrainingPanel(load_presets=False)
+    qtbot.addWidget(panel)
+    assert panel.minimumSizeHint().width() <= 420 and panel.sizeHint().width() <= 420
+    long_name = "20250101-120000_" + "a_really_long_experiment_name_" * 4
+    panel.open_run(write_run(tmp_path / long_name, steps=20, val_every=10, previews=(10, 20)))
+    panel.form.set_presets([PresetInfo("lowlight_gain_unet", "Gain U-Net", "a long description " * 30, "lowlight",
+                                       {"steps": 20000})])
+    panel.show()
+    for width in (1300, 380):  # side by side when wide, stacked when narrow; never wider than it must be
+        panel.resize(width, 720)
+        qtbot.waitUntil(lambda: panel.width() == width, timeout=3000)
+        assert panel.is_stacked() == (width < 900)
+        assert panel.minimumSizeHint().width() <= 420
+    for page in range(panel.tabs.count()):
+        panel.tabs.setCurrentIndex(page)
+        assert panel.tabs.currentWidget().minimumSizeHint().width() <= 400
+    assert panel.minimumSizeHint().width() <= 420
+    panel.grab().save(str(tmp_path / "narrow.png"))
+    panel.shutdown()
+
+
+def test_background_work_goes_through_the_window_pool(qtbot, tmp_path, monkeypatch):
+    from desktop.panels import training_form
+    from desktop.workers import WorkerPool
+
+    monkeypatch.setattr(training_form, "list_presets", lambda: [PresetInfo("zero_dce", "Zero-DCE", "", "lowlight")])
+    pool = WorkerPool()
+    started = []
+    pool.job_started.connect(lambda handle: started.append(handle.name))
+    panel = TrainingPanel(pool=pool)
+    qtbot.addWidget(panel)
+    assert panel.pool is pool and panel.form.pool is pool and panel.checkpoints.pool is pool
+    qtbot.waitUntil(lambda: panel.form.preset_names() == ["zero_dce"], timeout=5000)
+    run = write_run(tmp_path / "run", checkpoints=("best.safetensors",))
+    panel.open_run(run)
+    _fake_store_module(monkeypatch)
+    with qtbot.waitSignal(panel.use_model, timeout=5000):
+        panel.checkpoints.use_selected()
+    assert started == ["Reading the training presets", "Importing best.safetensors into the model store"]
+    alone = TrainingPanel(load_presets=False)  # built on its own (tests, a plugin): it makes its own pool
+    qtbot.addWidget(alone)
+    assert isinstance(alone.pool, WorkerPool) and alone.pool is not pool
+    panel.shutdown()
+    alone.shutdown()
+
+
+class _RenamingStore(_FakeStore):
+    def import_file(self, path, name=None):
+        _FakeStore.calls.append((Path(path), name))
+        return types.SimpleNamespace(name=f"{name}-2")  # the store's name: that one was taken
+
+
+def test_use_model_carries_the_store_name_and_only_after_the_import(panel, qtbot, tmp_path, monkeypatch):
+    run = write_run(tmp_path / "run", checkpoints=("best.safetensors",))
+    panel.open_run(run)
+    _fake_store_module(monkeypatch)
+    sys.modules["core.store"].ModelStore = _RenamingStore
+    panel.checkpoints.name_edit.setText("mine")
+    with qtbot.waitSignal(panel.use_model, timeout=5000) as signal:
+        panel.checkpoints.use_selected()
+    assert signal.args == ["mine-2"]
+    assert "'mine-2'" in panel.checkpoints.message.text()
+    _fake_store_module(monkeypatch, fail="not a checkpoint")
+    with qtbot.assertNotEmitted(panel.use_model, wait=300):
+        with qtbot.waitSignal(panel.checkpoints.import_failed, timeout=5000):
+            panel.checkpoints.use_selected()
+
+
+def test_checkpoint_news_stays_with_its_run(panel, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    a = write_run(tmp_path / "20250101-120000_a", checkpoints=("best.safetensors",))
+    b = write_run(tmp_path / "20250102-120000_b", checkpoints=("latest.pt",))
+    panel.open_run(a)
+    panel.open_run(b)
+    release = threading.Event()
+
+    class SlowStore(_FakeStore):
+        def import_file(self, path, name=None):
+            release.wait(10)
+            return types.SimpleNamespace(name=name)
+
+    _fake_store_module(monkeypatch)
+    sys.modules["core.store"].ModelStore = SlowStore
+    panel.run_list.setCurrentItem(panel._runs[_run_id(a)].item)
+    panel.checkpoints.name_edit.setText("from-a")
+    panel.checkpoints.use_selected()
+    assert "Importing" in panel.checkpoints.message.text()
+    panel.run_list.setCurrentItem(panel._runs[_run_id(b)].item)  # switch while the import runs
+    assert panel.checkpoints.message.text() == ""
+    with qtbot.waitSignal(panel.use_model, timeout=5000):
+        release.set()
+    assert panel.checkpoints.message.text() == "", "the news about run a is not shown under run b"
+    panel.run_list.setCurrentItem(panel._runs[_run_id(a)].item)
+    assert "'from-a' is in the model store" in panel.checkpoints.message.text()
+
+
+def test_stop_says_stopped_at_its_step_not_finished(panel, qtbot, tmp_path):
+    run = write_run(tmp_path / "run", steps=10, total=100, checkpoints=("latest.pt",))
+    script = textwrap.dedent("""
+        import os, sys, time
+        from core.train.runs import layout
+        run = sys.argv[1]
+        layout.write_status(run, "running", "Training: step 40 of 100.", 40, 100, layout.PHASE_TRAINING)
+        print("training", flush=True)
+        while not layout.stop_requested(run):
+            time.sleep(0.02)
+        layout.clear_stop(run)
+        layout.write_status(run, "stopped", "Stopped on request at step 40; checkpoints/latest.pt resumes it.",
+                            40, 100)
+    """)
+    assert panel.start_process(sys.executable, ["-c", script, str(run)], run_dir=run)
+    qtbot.waitUntil(lambda: "training" in panel.log_view.toPlainText(), timeout=10000)
+    qtbot.waitUntil(lambda: panel.supervisor.state_of(_run_id(run), panel.reader()) == "running", timeout=5000)
+    with qtbot.waitSignal(panel.process.finished, timeout=10000) as signal:
+        panel.stop()
+    assert signal.args[0] == 0
+    for text in (panel.exit_label.text(), panel.run_message()):
+        assert "Stopped at step 40" in text
+        assert "finished" not in text and "exit code 0" not in text
+    assert panel.resume_button.isEnabled()
+
+
+def test_messages_stay_with_the_run_they_are_about(panel, tmp_path):
+    a = write_run(tmp_path / "a")
+    write_status(a, state="running")
+    b = write_run(tmp_path / "b", state="finished")
+    panel.open_run(a)
+    panel.stop()  # a run started elsewhere: STOP is written, and the note is about run a
+    assert "Asked the run to stop" in panel.run_message()
+    panel.open_run(b)
+    assert "Asked the run to stop" not in panel.run_message()
+    assert "Asked the run to stop" not in panel.form_message.text()
+    panel.run_list.setCurrentItem(panel._runs[_run_id(a)].item)
+    assert "Asked the run to stop" in panel.run_message()
+    write_status(a, state="stopped", step=3, message="Stopped on request at step 3.")
+    panel.reader().poll()
+    panel._update_header()
+    assert panel.run_message() == "Stopped on request at step 3."
+
+
+def test_open_runs_survive_a_restart(qtbot, tmp_path):
+    a = write_run(tmp_path / "a", steps=5)
+    b = write_run(tmp_path / "b", steps=5)
+    gone = write_run(tmp_path / "gone", steps=5)
+    first = TrainingPanel(load_presets=False)
+    qtbot.addWidget(first)
+    for run in (a, gone, b):
+        first.open_run(run)
+    first.set_run_visible(_run_id(b), False)
+    first.run_list.setCurrentItem(first._runs[_run_id(a)].item)
+    first.shutdown()
+    import shutil
+
+    shutil.rmtree(gone)
+    second = TrainingPanel(load_presets=False)
+    qtbot.addWidget(second)
+    assert second.open_run_ids() == [_run_id(a), _run_id(b)], "reopened in order; a missing folder is dropped"
+    assert second.current_run() == _run_id(a)
+    assert second.run_visible(_run_id(a)) and not second.run_visible(_run_id(b))
+    second.close_run(_run_id(a))
+    second.shutdown()
+    third = TrainingPanel(load_presets=False)
+    qtbot.addWidget(third)
+    assert third.open_run_ids() == [_run_id(b)]
+    third.shutdown()
+
+
+def test_progress_shows_starting_loading_and_the_step_from_the_first_step(panel, qtbot, tmp_path):
+    from core.train.runs import layout
+
+    run = write_run(tmp_path / "run", total=300)
+    layout.write_status(run, "running", "Loading the first batch.", 0, 300, layout.PHASE_LOADING)
+    panel.open_run(run)
+    assert panel.progress_bar.format() == "loading data…"
+    assert "loading data" in panel.run_list.currentItem().text()
+    layout.write_status(run, "running", "Training: step 1 of 300.", 1, 300, layout.PHASE_TRAINING)
+    qtbot.waitUntil(lambda: panel.progress_bar.format() == "step 1 of 300 (0.3 %)", timeout=5000)
+    assert panel.progress_bar.value() == 1 and "step 1 / 300" not in panel.run_list.currentItem().text()
+    assert "running · step 1 of 300" in panel.run_list.currentItem().text()
+
+
+def test_the_training_tab_fits_a_1366_screen_and_uses_the_window_pool(qtbot):
+    from desktop.window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1366, 740)
+    window.show()
+    window.tabs.setCurrentIndex([window.tabs.tabText(i) for i in range(window.tabs.count())].index("Training"))
+    qtbot.waitUntil(lambda: window.findChild(TrainingPanel) is not None, timeout=10000)
+    panel = window.findChild(TrainingPanel)
+    assert panel.pool is window.pool
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.width() <= 1366 and window.dock.minimumSizeHint().width() <= 420
+    panel.shutdown()

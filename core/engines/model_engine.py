@@ -34,6 +34,10 @@ class FaceModelNeedsFaceEngineError(RequirementError):
     """A face network that takes aligned fixed-size crops was asked to process a whole photo."""
 
 
+PRECISION_TITLES = {"auto": "Automatic", "float32": "32-bit float", "float16": "16-bit float (half)",
+                    "bfloat16": "bfloat16"}
+
+
 def engine_id(entry: ModelEntry) -> str:
     return f"{ENGINE_PREFIX}{entry.name}"
 
@@ -50,8 +54,20 @@ def precision_choices(entry: ModelEntry) -> tuple[str, ...]:
 def describe_entry(entry: ModelEntry) -> str:
     scale = f"{entry.scale}x upscaling, " if entry.scale != 1 else ""
     licence = f" Licence: {entry.license}." if entry.license else ""
-    return (f"Imported {entry.architecture} model ({scale}{entry.parameters / 1e6:.1f} M parameters, "
-            f"{entry.size_mb:.0f} MB).{licence}")
+    origin = {"downloaded": "Downloaded", "trained": "Trained"}.get(entry.source, "Imported")
+    return (f"{origin} {entry.architecture} model ({scale}{_count(entry.parameters)} parameters, "
+            f"{_size(entry.file_size)}).{licence}")
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:.1f} M" if n >= 100_000 else f"{n:,}"
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 class ModelEngine(Engine):
@@ -68,8 +84,9 @@ class ModelEngine(Engine):
         if facts.masked and facts.size.strategy == "crop":
             params.append(CROP_MARGIN)
         params += list(facts.runtime_params)
+        choices = precision_choices(entry)
         params.append(Param("precision", "choice", "auto", "Number format on the GPU (the CPU always uses "
-                            "float32).", choices=precision_choices(entry)))
+                            "float32).", choices=choices, choice_titles=tuple(PRECISION_TITLES[c] for c in choices)))
         self.id = engine_id(entry)
         self.task = facts.purpose
         self.title = f"{entry.name} ({entry.architecture})"

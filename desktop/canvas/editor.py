@@ -58,8 +58,9 @@ class EditorCanvas(PhotoView):
         old = self.display
         super().set_display(display, fit)
         if display is not None and (old is None or (old.width, old.height) != (display.width, display.height)):
-            self.mask_layer.reset(display.height, display.width)
-            self.regions.set_regions([])
+            layer = self.mask_layer
+            if layer.doc is None or layer.doc.shape != (display.height, display.width):
+                layer.reset(display.height, display.width)  # the window attaches the document's mask after
             self.split_x = display.width / 2.0
             self._update_before()
 

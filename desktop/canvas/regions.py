@@ -67,51 +67,74 @@ class RegionBox(QGraphicsRectItem):
 
 
 class RegionsLayer(QObject):
-    """The boxes in a scene; emits their rectangles (x, y, w, h) whenever they change."""
+    """Draws the document's face regions (core.session.faces.FaceRegions) as boxes and writes the user's
+    edits (draw, move, resize, delete) back to it; emits their rectangles (x, y, w, h) whenever they change."""
 
     regions_changed = Signal(list)
 
     def __init__(self, scene: QGraphicsScene, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        from core.session.faces import FaceRegions
+
         self.scene = scene
         self.boxes: list[RegionBox] = []
+        self.faces = FaceRegions()
+        self._off = self.faces.events.on("changed", self._rebuild)
+        self._visible = True
+
+    def attach(self, faces) -> None:
+        """Show and edit these face regions (the open document's)."""
+        if faces is self.faces:
+            return
+        self._off()
+        self.faces = faces
+        self._off = faces.events.on("changed", self._rebuild)
+        self._rebuild(faces.regions)
 
     def set_regions(self, regions: list[Rect], source: str = "engine") -> None:
-        for box in self.boxes:
-            self.scene.removeItem(box)
-        self.boxes = []
-        for r in regions:
-            self._add(r, source)
-        self.emit_changed()
+        from core.regions import Region
+
+        kind = "user" if source == "user" else "detected"
+        self.faces.set([Region(tuple(float(v) for v in r), source=kind) for r in regions])
 
     def add(self, rect: Rect, source: str = "user") -> RegionBox | None:
+        from core.regions import Region
+
         if rect[2] < 2 or rect[3] < 2:
             return None
-        box = self._add(rect, source)
-        self.emit_changed()
-        return box
-
-    def _add(self, rect: Rect, source: str) -> RegionBox:
-        box = RegionBox(QRectF(*rect), self, source)
-        self.scene.addItem(box)
-        self.boxes.append(box)
-        return box
+        self.faces.add(Region(tuple(float(v) for v in rect), source="user" if source == "user" else "detected"))
+        return self.boxes[-1] if self.boxes else None
 
     def remove_selected(self) -> int:
-        chosen = [b for b in self.boxes if b.isSelected()]
-        for box in chosen:
-            self.scene.removeItem(box)
-            self.boxes.remove(box)
+        chosen = [i for i, b in enumerate(self.boxes) if b.isSelected()]
         if chosen:
-            self.emit_changed()
+            self.faces.remove(chosen)
         return len(chosen)
 
     def regions(self) -> list[Rect]:
         return [b.box() for b in self.boxes]
 
     def set_visible(self, visible: bool) -> None:
+        self._visible = visible
         for box in self.boxes:
             box.setVisible(visible)
 
     def emit_changed(self) -> None:
+        """A box was moved or resized on the canvas: write its new geometry to the document."""
+        import dataclasses
+
+        current = self.faces.regions
+        updated = [dataclasses.replace(r, box=tuple(float(v) for v in b.box())) if i < len(current) else r
+                   for i, (r, b) in enumerate(zip(current, self.boxes))]
+        self.faces.set(updated)
+
+    def _rebuild(self, regions) -> None:
+        for box in self.boxes:
+            self.scene.removeItem(box)
+        self.boxes = []
+        for r in regions:
+            box = RegionBox(QRectF(*r.int_box), self, "user" if r.source == "user" else "engine")
+            box.setVisible(self._visible)
+            self.scene.addItem(box)
+            self.boxes.append(box)
         self.regions_changed.emit(self.regions())

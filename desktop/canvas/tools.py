@@ -27,13 +27,14 @@ class Tool(str, Enum):
 
 
 TOOL_INFO: dict[Tool, tuple[str, str, str]] = {
-    Tool.NAVIGATE: ("Navigate", "H", "Drag to pan; wheel zooms around the cursor."),
+    Tool.NAVIGATE: ("Navigate", "N", "Drag to pan; wheel zooms around the cursor."),
     Tool.BRUSH: ("Brush", "B", "Paint the area to fill. [ and ] change the size."),
     Tool.ERASER: ("Eraser", "E", "Erase from the mask. [ and ] change the size."),
     Tool.RECT: ("Rectangle", "R", "Drag a rectangle to fill; hold Alt to erase it."),
     Tool.LASSO: ("Lasso", "L", "Draw around an area to fill; hold Alt to erase it."),
-    Tool.BOX: ("Face box", "F", "Drag to add a face box the engine missed; drag a box to move it, "
-                                "its corner to resize, Delete removes the selected box."),
+    Tool.BOX: ("Face box", "F", "Drag a box around a face for an imported face model (GFPGAN, CodeFormer, "
+                                "RestoreFormer) to restore; Restora does not find faces by itself yet. Drag a box "
+                                "to move it, its corner to resize; Delete removes the selected box."),
 }
 
 PAINT_TOOLS = (Tool.BRUSH, Tool.ERASER, Tool.RECT, Tool.LASSO)

@@ -74,8 +74,9 @@ class ParamForm(QWidget):
             return box, box
         if p.type == "choice":
             combo = QComboBox()
-            combo.addItems([str(c) for c in p.choices])
-            combo.setCurrentText(str(p.default))
+            for choice in p.choices:  # the title shows, the choice itself is the value
+                combo.addItem(p.choice_title(str(choice)), str(choice))
+            combo.setCurrentIndex(max(0, combo.findData(str(p.default))))
             combo.currentTextChanged.connect(lambda _v: self.changed.emit())
             return combo, combo
         edit = QLineEdit(str(p.default if p.default is not None else ""))
@@ -124,7 +125,7 @@ class ParamForm(QWidget):
             elif isinstance(c, QCheckBox):
                 out[p.name] = c.isChecked()
             elif isinstance(c, QComboBox):
-                out[p.name] = c.currentText()
+                out[p.name] = c.currentData() if c.currentData() is not None else c.currentText()
             elif isinstance(c, QLineEdit):
                 out[p.name] = c.text()
         return out
@@ -137,9 +138,13 @@ class ParamForm(QWidget):
             elif isinstance(c, QCheckBox):
                 c.setChecked(bool(value))
             elif isinstance(c, QComboBox):
-                c.setCurrentText(str(value))
+                index = c.findData(str(value))
+                c.setCurrentIndex(index) if index >= 0 else c.setCurrentText(str(value))
             elif isinstance(c, QLineEdit):
                 c.setText(str(value))
+
+    def set_value(self, name: str, value: Any) -> None:
+        self.set_values({name: value})
 
     def reset(self) -> None:
         self.set_values({p.name: p.default for p in self.params})

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
+from core.kinds import TASK_TITLES
 from desktop.panels.param_form import ParamForm
 
-TASK_TITLES = {"lowlight": "Brighten a dark photo", "inpaint": "Fill / remove objects",
-               "face": "Restore faces", "general": "General clean-up"}
+CANCEL_WAIT_MS = 1000  # after this long still cancelling, the bar says what the job is waiting for
 
 
 class Banner(QFrame):
@@ -81,6 +81,14 @@ class RestorePanel(QWidget):
         boxes_layout.addWidget(self.regions_label)
         boxes_layout.addLayout(boxes_buttons)
 
+        self.input_label = QLabel("Runs on: —")
+        self.input_label.setObjectName("hint")
+        self.input_label.setWordWrap(True)
+        self.input_label.setToolTip("Each run adds a version made from this one (pick another in the Versions tab).")
+        self.original_box = QCheckBox("Apply to the original instead")
+        self.original_box.setToolTip("Run on the original photo rather than on the version shown.")
+        self.original_box.toggled.connect(lambda _on: self._show_input())
+        self._input_text = ""
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("primary")
         self.run_button.setToolTip("Run the engine on the current version (Ctrl+Return).")
@@ -93,6 +101,11 @@ class RestorePanel(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Idle")
+        self.cancelling = False  # Cancel pressed, the job not ended yet
+        self._step = ""  # the running job's last progress message
+        self._cancel_wait = QTimer(self)
+        self._cancel_wait.setSingleShot(True)
+        self._cancel_wait.timeout.connect(self._still_cancelling)
         self.banner = Banner()
 
         chooser = QFormLayout()
@@ -124,6 +137,8 @@ class RestorePanel(QWidget):
         layout.addWidget(self.description)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.banner)
+        layout.addWidget(self.input_label)
+        layout.addWidget(self.original_box)
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
 
@@ -188,6 +203,10 @@ class RestorePanel(QWidget):
 
     # --- state from the window -----------------------------------------------------------------
     def set_busy(self, busy: bool, message: str = "") -> None:
+        self.cancelling = False
+        self._step = ""
+        self._cancel_wait.stop()
+        self.progress.setToolTip("")
         self.run_button.setEnabled(not busy and bool(self.engines))
         self.cancel_button.setEnabled(busy)
         if busy:
@@ -198,11 +217,60 @@ class RestorePanel(QWidget):
             self.progress.setValue(0)
             self.progress.setFormat(message or "Idle")
 
+    def set_cancelling(self) -> None:
+        """Cancel was pressed: at once the bar stops where it is and says "Cancelling…", Cancel is disabled,
+        and so it stays until the job ends (set_busy(False)); after CANCEL_WAIT_MS the bar says which step
+        the job is still finishing."""
+        if self.cancelling:
+            return
+        self.cancelling = True
+        self.cancel_button.setEnabled(False)
+        value = self.progress.value() if self.progress.maximum() > 0 else 0
+        self.progress.setRange(0, 100)  # a busy indicator would keep moving
+        self.progress.setValue(max(0, value))
+        self.progress.setFormat("Cancelling…")
+        self.progress.setToolTip("Cancelling: the job stops at its next check.")
+        self._cancel_wait.start(CANCEL_WAIT_MS)
+
+    def _still_cancelling(self) -> None:
+        """Still cancelling after CANCEL_WAIT_MS: the bar (short enough for a narrow panel) says the job waits
+        for its current step; the note and the bar's tooltip name the step."""
+        if self.cancelling:
+            step = f" ({self._step})" if self._step else ""
+            self.progress.setFormat("Cancelling… waiting for the current step")
+            detail = f"Cancelling… waiting for the current step{step} to finish: the job stops at its next check."
+            self.progress.setToolTip(detail)
+            self.show_note(detail)
+
     def set_progress(self, done: int, total: int, message: str = "") -> None:
+        new_step = bool(message) and message != self._step
+        if message:
+            self._step = message
+        if self.cancelling:  # the bar stays where Cancel left it; only the step it waits for may change
+            if new_step and not self._cancel_wait.isActive():
+                self._still_cancelling()
+            return
         if total > 0:
             self.progress.setRange(0, 100)
             self.progress.setValue(int(100 * done / total))
             self.progress.setFormat(f"{message or 'Working'} %p%")
+
+    def set_input(self, description: str) -> None:
+        """What a run works on: the version shown (its number, title and origin)."""
+        self._input_text = description
+        self._show_input()
+
+    def _show_input(self) -> None:
+        text = "the original" if self.original_box.isChecked() else (self._input_text or "—")
+        self.input_label.setText(f"Runs on: {text}")
+
+    def applies_to_original(self) -> bool:
+        return self.original_box.isChecked()
+
+    def clear_messages(self) -> None:
+        """Forget what was said about the previous photo or run."""
+        self.banner.hide()
+        self.original_box.setChecked(False)
 
     def show_error(self, message: str) -> None:
         self.banner.show_message(message, "error")

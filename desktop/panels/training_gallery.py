@@ -9,9 +9,23 @@ from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider,
                                QVBoxLayout, QWidget)
 
-from core.train.runs.reader import PreviewSample, PreviewStep
+from core.train.runs.reader import PreviewSample, PreviewStep, RunReader
 
 COLUMNS = (("input", "Input"), ("output", "Output"), ("target", "Target"))
+
+
+def preview_captions(reader: RunReader) -> dict[int, str]:
+    """'PSNR 21.00 dB  SSIM 0.800' for each preview step validated with those metrics."""
+    captions = {}
+    psnr, ssim = reader.metrics.get("val/psnr"), reader.metrics.get("val/ssim")
+    for preview in reader.preview_steps():
+        parts = []
+        for name, series, digits, unit in (("PSNR", psnr, 2, " dB"), ("SSIM", ssim, 3, "")):
+            point = series.value_at(preview.step) if series is not None else None
+            if point is not None and point[0] == preview.step:
+                parts.append(f"{name} {point[1]:.{digits}f}{unit}")
+        captions[preview.step] = "  ".join(parts)
+    return captions
 
 
 class ScaledImage(QLabel):

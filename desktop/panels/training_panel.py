@@ -18,44 +18,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QResizeEvent
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QLayout, QListWidget,
-                               QListWidgetItem, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QListWidgetItem, QPlainTextEdit, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from core import paths
 from core.errors import RestoraError
-from core.settings import get_setting, set_setting
 from core.train.runs.commands import resume_command
-from core.train.runs.figures import format_duration, short_run_name
+from core.train.runs.figures import short_run_name
 from core.train.runs.layout import clear_stop, request_stop
 from core.train.runs.reader import PollResult, RunReader
-from core.train.runs.supervisor import STALE, RunSupervisor, run_key
+from core.train.runs.supervisor import RunSupervisor, run_key
 from desktop.panels import training_style as style
 from desktop.panels.training_checkpoints import CheckpointList
-from desktop.panels.training_elided import ElidedLabel
 from desktop.panels.training_follow import RunFollower
-from desktop.panels.training_form import NewRunForm
-from desktop.panels.training_gallery import PreviewGallery
+from desktop.panels.training_gallery import PreviewGallery, preview_captions
+from desktop.panels.training_header import RunHeader, run_figures
+from desktop.panels.training_labels import wrapping_label
+from desktop.panels.training_memory import remember_runs, remembered_runs
+from desktop.panels.training_pages import RUN_ROLE, NewRunPage, OutputPage, RunsPage, monospace
 from desktop.panels.training_plots import CurvesView
 from desktop.panels.training_process import TrainingProcess
+from desktop.panels.training_splitter import AdaptiveSplitter
 from desktop.workers import WorkerPool
 
 MAIN_SCRIPT = Path(__file__).resolve().parents[2] / "main.py"
-RUN_ROLE = Qt.ItemDataRole.UserRole
 HEADER_TICK_MS = 1000
-WIDE_AT_PX = 980  # from this width the run list sits beside the run's tabs ...
-NARROW_BELOW_PX = 940  # ... and below this one above them again (apart, so a resize does not flicker)
-OPEN_RUNS_KEY = "training.open_runs"  # [{"path": ..., "visible": ...}] in core.settings
-CURRENT_RUN_KEY = "training.current_run"
-RUN_LIST_STYLE = """
-QListWidget { background: #18191c; border: 1px solid #2b2d31; }
-QListWidget::item { padding: 4px 2px; border-bottom: 1px solid #232428; }
-QListWidget::item:selected { background: #2b3a6b; color: white; }
-QListWidget::indicator { width: 13px; height: 13px; border: 1px solid #6b6e75; border-radius: 3px;
-    background: #232428; }
-QListWidget::indicator:checked { background: #3b5bdb; border-color: #8ea2ff; }
-"""
+PREFERRED_WIDTH_PX = 420  # the width the panel asks for; it works from ~300 px and uses whatever it gets
 
 
 @dataclass
@@ -68,13 +56,6 @@ class _OpenRun:
 
 def _run_id(path: Path) -> str:
     return run_key(path)
-
-
-def _wrapping_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
-    return label
 
 
 class TrainingPanel(QWidget):
@@ -91,6 +72,7 @@ class TrainingPanel(QWidget):
         self.setObjectName("training-panel")
         self.python = python or sys.executable
         self.main_script = Path(main_script) if main_script else MAIN_SCRIPT
+        self._own_pool = pool is None
         self.pool = pool if pool is not None else WorkerPool(self)
         self.supervisor = RunSupervisor()
         self._runs: dict[str, _OpenRun] = {}
@@ -98,7 +80,7 @@ class TrainingPanel(QWidget):
         self._restoring = False
 
         self.process = TrainingProcess(self)
-        self.process.output.connect(self._process_output)
+        self.process.output.connect(lambda lines: self.output.append(lines))
         self.process.finished.connect(self._process_finished)
         self.process.started.connect(lambda _pid: self._update_buttons())
         self.process.stopping.connect(self._process_stopping)
@@ -119,11 +101,25 @@ class TrainingPanel(QWidget):
     # -- construction ---------------------------------------------------------------------------
 
     def _build(self, load_presets: bool) -> None:
+        runs_page = RunsPage()
+        self.run_list = runs_page.run_list
+        self.runs_page = runs_page
+        self.open_button, self.resume_button, self.close_button = (runs_page.open_button, runs_page.resume_button,
+                                                                   runs_page.close_button)
+        self.run_list.currentItemChanged.connect(self._current_item_changed)
+        self.run_list.itemChanged.connect(self._item_changed)
+        self.open_button.clicked.connect(self.open_dialog)
+        self.resume_button.clicked.connect(self.resume_current)
+        self.close_button.clicked.connect(lambda: self._current and self.close_run(self._current))
+        new_run = NewRunPage(self.pool, load_presets)
+        self.form, self.start_button = new_run.form, new_run.start_button
+        self.start_button.clicked.connect(self.start_from_form)
         self.side_tabs = QTabWidget()
         self.side_tabs.setDocumentMode(True)
-        self.side_tabs.addTab(self._build_runs_page(), "Runs")
-        self.side_tabs.addTab(self._build_new_run_page(load_presets), "New run")
-        self.form_message = _wrapping_label()
+        self.side_tabs.addTab(runs_page, "Runs")
+        self.side_tabs.addTab(new_run, "New run")
+        self.side_tabs.currentChanged.connect(lambda _i: self._share_height())
+        self.form_message = wrapping_label()  # news that is about no run (a form error, a folder that is no run)
         self.form_message.setObjectName("training-message")
         self.form_message.setVisible(False)
         side = QWidget()
@@ -133,138 +129,36 @@ class TrainingPanel(QWidget):
         side_layout.addWidget(self.side_tabs, 1)
         side_layout.addWidget(self.form_message)
 
+        self.header = RunHeader()
+        self.progress_bar, self.stop_button = self.header.progress_bar, self.header.stop_button
+        self.title_label, self.state_label = self.header.title_label, self.header.state_label
+        self.speed_label = self.header.speed_label
+        self.stop_button.clicked.connect(self.stop)
         main = QWidget()
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(0, 0, 0, 0)
         main_layout.setSpacing(2)
-        main_layout.addLayout(self._build_header())
+        main_layout.addWidget(self.header)
         main_layout.addWidget(self._build_tabs(), 1)
 
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = AdaptiveSplitter(side, main)
         self.splitter.setObjectName("training-splitter")
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(side)
-        self.splitter.addWidget(main)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self._arrange(vertical=True)
+        self.splitter.arranged.connect(lambda _stacked: self._share_height())
+        self._share_height()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        # The panel rearranges itself (side by side -> stacked) before anything gets too narrow, so it reports
-        # the minimum of its stacked arrangement and does not let the side-by-side one pin the dock's width.
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.addWidget(self.splitter)
-
-    def _build_runs_page(self) -> QWidget:
-        self.run_list = QListWidget()
-        self.run_list.setObjectName("runs")
-        self.run_list.setToolTip("Tick runs to overlay their curves; select one to see its details")
-        self.run_list.currentItemChanged.connect(self._current_item_changed)
-        self.run_list.itemChanged.connect(self._item_changed)
-        self.run_list.setMinimumHeight(72)
-        self.run_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.run_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.run_list.setStyleSheet(RUN_LIST_STYLE)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a run folder (also one started from the command line)")
-        self.open_button.clicked.connect(self.open_dialog)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the selected run from its latest checkpoint")
-        self.resume_button.clicked.connect(self.resume_current)
-        self.close_button = QPushButton("Close")
-        self.close_button.setToolTip("Stop following the selected run (the run itself is not touched)")
-        self.close_button.clicked.connect(lambda: self._current and self.close_run(self._current))
-        buttons = QHBoxLayout()
-        for button in (self.open_button, self.resume_button, self.close_button):
-            buttons.addWidget(button)
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(self.run_list, 1)
-        layout.addLayout(buttons)
-        return page
-
-    def _build_new_run_page(self, load_presets: bool) -> QWidget:
-        self.form = NewRunForm(load_presets=load_presets, pool=self.pool)
-        self.start_button = QPushButton("Start training")
-        self.start_button.setObjectName("start-training")
-        self.start_button.clicked.connect(self.start_from_form)
-        inner = QWidget()
-        layout = QVBoxLayout(inner)
-        layout.setContentsMargins(2, 4, 6, 4)
-        layout.addWidget(self.form)
-        layout.addWidget(self.start_button)
-        layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        return scroll
-
-    def _build_header(self) -> QVBoxLayout:
-        """The selected run at a glance: name, state, progress (with Stop), speed, and its latest news."""
-        self.title_label = ElidedLabel("No run selected")
-        title_font = self.title_label.font()
-        title_font.setPointSizeF(title_font.pointSizeF() * 1.15)
-        title_font.setBold(True)
-        self.title_label.setFont(title_font)
-        self.state_label = QLabel("")
-        self.state_label.setObjectName("run-state")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFixedHeight(18)
-        self.progress_bar.setMinimumWidth(60)
-        self.progress_bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stop-training")
-        self.stop_button.setToolTip("Ask the trainer to save and stop (it is terminated if it does not)")
-        self.stop_button.clicked.connect(self.stop)
-        self.speed_label = _wrapping_label()
-        self.speed_label.setObjectName("speed")
-        self.speed_label.setStyleSheet(f"color: {style.TEXT_COLOR};")
-        self.status_message = _wrapping_label()
-        self.status_message.setObjectName("run-message")
-        self.status_message.setStyleSheet(f"color: {style.TEXT_COLOR};")
-        top = QHBoxLayout()
-        top.addWidget(self.title_label, 1)
-        top.addWidget(self.state_label)
-        progress = QHBoxLayout()
-        progress.addWidget(self.progress_bar, 1)
-        progress.addWidget(self.stop_button)
-        header = QVBoxLayout()
-        header.setContentsMargins(8, 6, 8, 2)
-        header.setSpacing(4)
-        header.addLayout(top)
-        header.addLayout(progress)
-        header.addWidget(self.speed_label)
-        header.addWidget(self.status_message)
-        return header
 
     def _build_tabs(self) -> QTabWidget:
         self.curves = CurvesView()
         self.gallery = PreviewGallery()
         self.checkpoints = CheckpointList(pool=self.pool)
         self.checkpoints.use_model.connect(self.use_model)
-        self.log_view = QPlainTextEdit()
-        self.log_view.setObjectName("training-log")
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(self.process.lines.maxlen or 500)
-        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.log_view.setFont(mono)
-        self.log_view.setPlaceholderText("Output of a training run started here appears in this log.")
-        self.exit_label = _wrapping_label("No training process started from this window.")
-        self.exit_label.setObjectName("exit-status")
-        log_page = QWidget()
-        log_layout = QVBoxLayout(log_page)
-        log_layout.setContentsMargins(6, 6, 6, 6)
-        log_layout.addWidget(self.exit_label)
-        log_layout.addWidget(self.log_view, 1)
+        self.output = OutputPage(self.process.lines.maxlen or 500)
+        self.log_view, self.exit_label = self.output.log_view, self.output.exit_label
         self.config_view = QPlainTextEdit()
         self.config_view.setReadOnly(True)
-        self.config_view.setFont(mono)
+        self.config_view.setFont(monospace())
         self.config_view.setPlaceholderText("The frozen config.toml of the selected run.")
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -272,39 +166,30 @@ class TrainingPanel(QWidget):
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.gallery, "Validation")
         self.tabs.addTab(self.checkpoints, "Checkpoints")
-        self.tabs.addTab(log_page, "Output")
+        self.tabs.addTab(self.output, "Output")
         self.tabs.addTab(self.config_view, "Config")
         return self.tabs
 
     # -- size -----------------------------------------------------------------------------------
 
-    def _arrange(self, vertical: bool) -> None:
-        orientation = Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal
-        if self.splitter.orientation() == orientation and self.splitter.count() and self.splitter.sizes()[0]:
-            return
-        self.splitter.setOrientation(orientation)
-        total = self.height() if vertical else self.width()
-        first = max(200, total * 2 // 5) if vertical else 340
-        self.splitter.setSizes([first, max(200, total - first)])
-
     def is_stacked(self) -> bool:
         """Whether the run list sits above the run's tabs (the narrow arrangement)."""
-        return self.splitter.orientation() == Qt.Orientation.Vertical
+        return self.splitter.is_stacked()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt name)
-        width = event.size().width()
-        if width >= WIDE_AT_PX and self.is_stacked():
-            self._arrange(vertical=False)
-        elif width < NARROW_BELOW_PX and not self.is_stacked():
-            self._arrange(vertical=True)
-        super().resizeEvent(event)
+    def _share_height(self) -> None:
+        """Stacked: the run list gets a quarter of the height, the new-run form (while it is shown) three fifths;
+        side by side: the list and form get 340 px."""
+        if not self.is_stacked():
+            self.splitter.setSizes([340, max(200, self.width() - 340)])
+            return
+        total = max(self.height(), 400)
+        first = total * 3 // 5 if self.side_tabs.currentIndex() == 1 else max(150, total // 4)
+        self.splitter.setSizes([first, max(200, total - first)])
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
-        """The stacked arrangement's minimum: the panel stacks itself before it would need more."""
-        side, main = self.splitter.widget(0), self.splitter.widget(1)
-        width = max(side.minimumSizeHint().width(), main.minimumSizeHint().width())
-        height = side.minimumSizeHint().height() + main.minimumSizeHint().height() + self.splitter.handleWidth()
-        return QSize(width, height)
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        """Dock-sized: opening the tab never claims more width than a narrow dock has."""
+        hint = super().sizeHint()
+        return QSize(max(self.minimumSizeHint().width(), min(hint.width(), PREFERRED_WIDTH_PX)), hint.height())
 
     # -- runs -----------------------------------------------------------------------------------
 
@@ -328,17 +213,9 @@ class TrainingPanel(QWidget):
             return None
         used = {r.color_index for r in self._runs.values()}
         color_index = next(i for i in range(len(self._runs) + 1) if i not in used)
-        item = QListWidgetItem(reader.name)
-        item.setData(RUN_ROLE, run_id)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
-        item.setIcon(style.swatch(style.run_color(color_index)))
-        item.setToolTip(str(path))
+        item = self.runs_page.add_run(run_id, reader.name, style.run_color(color_index), visible, str(path))
         follower = RunFollower(reader, self)
         self._runs[run_id] = _OpenRun(reader, follower, color_index, item)
-        self.run_list.blockSignals(True)
-        self.run_list.addItem(item)
-        self.run_list.blockSignals(False)
         follower.updated.connect(lambda result, rid=run_id: self._run_updated(rid, result))
         follower.failed.connect(lambda msg, rid=run_id: self._show_message(msg, error=True, run_id=rid))
         reader.poll(0)  # status, previews and checkpoints at once; metrics follow in slices
@@ -436,40 +313,23 @@ class TrainingPanel(QWidget):
         run = self._runs.get(run_id)
         if run is None:
             return
-        reader = run.reader
-        state = self.supervisor.state_of(run_id, reader)
-        detail = f"{state.replace('_', ' ')} · {self.supervisor.progress_text(run_id, reader, percent=False)}"
-        self.run_list.blockSignals(True)
-        run.item.setText(f"{reader.name}\n{detail}")
-        self.run_list.blockSignals(False)
+        state = self.supervisor.state_of(run_id, run.reader)
+        detail = f"{state.replace('_', ' ')} · {self.supervisor.progress_text(run_id, run.reader, percent=False)}"
+        self.runs_page.set_text(run.item, f"{run.reader.name}\n{detail}")
 
     def _update_gallery(self, reader: RunReader) -> None:
-        steps = reader.preview_steps()
-        captions = {}
-        psnr, ssim = reader.metrics.get("val/psnr"), reader.metrics.get("val/ssim")
-        for preview in steps:
-            parts = []
-            for name, series, unit in (("PSNR", psnr, " dB"), ("SSIM", ssim, "")):
-                point = series.value_at(preview.step) if series is not None else None
-                if point is not None and point[0] == preview.step:
-                    parts.append(f"{name} {point[1]:.3f}{unit}" if unit == "" else f"{name} {point[1]:.2f}{unit}")
-            captions[preview.step] = "  ".join(parts)
-        self.gallery.set_steps(steps, captions)
+        self.gallery.set_steps(reader.preview_steps(), preview_captions(reader))
 
     # -- remembered runs ------------------------------------------------------------------------
 
     def restore_open_runs(self) -> list[str]:
         """Reopen the runs open at the last exit whose folders still exist; returns their ids."""
-        saved = get_setting(OPEN_RUNS_KEY, [])
-        current = get_setting(CURRENT_RUN_KEY, "")
+        runs, current = remembered_runs()
         self._restoring = True
         try:
-            for entry in saved if isinstance(saved, list) else []:
-                path = entry.get("path") if isinstance(entry, dict) else entry
-                if isinstance(path, str) and Path(path).is_dir():
-                    visible = entry.get("visible", True) if isinstance(entry, dict) else True
-                    self.open_run(path, select=False, visible=bool(visible))
-            if isinstance(current, str) and current in self._runs:
+            for path, visible in runs:
+                self.open_run(path, select=False, visible=visible)
+            if current in self._runs:
                 self.run_list.setCurrentItem(self._runs[current].item)
         finally:
             self._restoring = False
@@ -479,12 +339,8 @@ class TrainingPanel(QWidget):
     def _save_open_runs(self) -> None:
         if self._restoring:
             return
-        runs = [{"path": rid, "visible": self.run_visible(rid)} for rid in self._runs]
         try:
-            if runs != get_setting(OPEN_RUNS_KEY, []):
-                set_setting(OPEN_RUNS_KEY, runs)
-            if (self._current or "") != get_setting(CURRENT_RUN_KEY, ""):
-                set_setting(CURRENT_RUN_KEY, self._current or None)
+            remember_runs([(rid, self.run_visible(rid)) for rid in self._runs], self._current)
         except OSError as e:  # a read-only config folder must not break the panel
             self.message.emit(f"Could not remember the open runs: {e}")
 
@@ -498,64 +354,20 @@ class TrainingPanel(QWidget):
     def _update_header(self) -> None:
         reader = self.reader()
         if reader is None:
-            self.title_label.setText("No run selected")
-            self.state_label.setText("")
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(0)
-            self.progress_bar.setFormat("")
-            self.speed_label.setText("")
-            self.speed_label.setVisible(False)
-            waiting = self.supervisor.awaiting is not None and self.process.is_running()
-            self.status_message.setText("Starting the trainer… (its output is in the Output tab)" if waiting else "")
-            self.status_message.setVisible(waiting)
+            self.header.show_nothing(waiting=self.supervisor.awaiting is not None and self.process.is_running())
             return
         key = self._current or ""
         state = self.supervisor.state_of(key, reader)
-        color = style.STATE_COLORS.get(state.rstrip("?"), style.STATE_COLORS["unknown"])
-        self.title_label.setText(reader.name)
-        self.state_label.setText(f'<span style="color:{color}">●</span> {state.replace("_", " ")}')
         step, total = reader.progress()
-        if total > 0:
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(min(step, total))
-        else:
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(0)
-        self.progress_bar.setFormat(self.supervisor.progress_text(key, reader))
-        self.speed_label.setText("   ·   ".join(self._figures(reader, state)))
-        self.speed_label.setVisible(bool(self.speed_label.text()))
-        note = self.supervisor.message_for(key, reader)
-        color = style.STATE_COLORS["failed"] if note.error else style.TEXT_COLOR
-        self.status_message.setStyleSheet(f"color: {color};")
-        self.status_message.setText(note.text)
-        self.status_message.setVisible(bool(note.text))
-
-    @staticmethod
-    def _figures(reader: RunReader, state: str) -> list[str]:
-        parts = []
-        speed = reader.speed()
-        if speed is not None:
-            parts.append(f"{speed:.2f} it/s")
-        if state == "running":
-            parts.append(f"ETA {format_duration(reader.eta_seconds())}")
-        wait = reader.metrics.get("data_wait_s")
-        if wait is not None and len(wait):
-            parts.append(f"data wait {1000 * wait.values[-1]:.0f} ms")
-        memory = reader.metrics.get("gpu_mem_mb")
-        if memory is not None and len(memory):
-            parts.append(f"GPU {memory.values[-1] / 1024:.2f} GB")
-        psnr = reader.metrics.get("val/psnr")
-        if psnr is not None and len(psnr):
-            best = int(psnr.values.argmax())
-            parts.append(f"best PSNR {psnr.values[best]:.2f} dB @ {int(psnr.steps[best]):,}")
-        return parts
+        self.header.show_run(reader.name, state, step, total, self.supervisor.progress_text(key, reader),
+                             run_figures(reader, state), self.supervisor.message_for(key, reader))
 
     def eta_text(self) -> str:
         return self.speed_label.text()
 
     def run_message(self) -> str:
         """The message shown under the selected run."""
-        return self.status_message.text() if self.status_message.isVisible() else ""
+        return self.header.message()
 
     # -- process --------------------------------------------------------------------------------
 
@@ -586,9 +398,7 @@ class TrainingPanel(QWidget):
         if self.process.is_running():
             self._show_message("A training run is already in progress; stop it first.", error=True)
             return False
-        self.log_view.clear()
-        self.exit_label.setStyleSheet(f"color: {style.TEXT_COLOR};")
-        self.exit_label.setText("Running…")
+        self.output.started()
         if run_dir is not None:
             clear_stop(run_dir)  # a STOP left over from the last stop would end the resumed run at once
         self.supervisor.process_started(run_dir=run_dir, runs_folder=runs_folder)
@@ -635,25 +445,20 @@ class TrainingPanel(QWidget):
     def _process_stopping(self, text: str) -> None:
         self._show_message(text, run_id=self.supervisor.own_run)
 
-    def _process_output(self, lines: list[str]) -> None:
-        for line in lines:
-            self.log_view.appendPlainText(line)
-
     def _process_finished(self, exit_code: int, description: str) -> None:
         own = self.supervisor.own_run
         reader = self.reader(own) if own in self._runs else None
         if reader is not None:
             reader.poll(0)  # the trainer's last status, before saying how it ended
         note = self.supervisor.process_finished(exit_code, description, reader)
-        self.exit_label.setStyleSheet(f"color: {style.STATE_COLORS['failed' if note.error else 'finished']};")
-        self.exit_label.setText(note.text if note.text == description else f"{note.text}\n{description}")
+        self.output.show_exit(note.text, style.STATE_COLORS["failed" if note.error else "finished"])
         if reader is not None:
             self._show_message("")
             self.message.emit(note.text)
         else:
             self._show_message(note.text, error=note.error)
         if exit_code != 0 and note.error:
-            self.tabs.setCurrentIndex(self.tabs.indexOf(self.log_view.parentWidget()))
+            self.tabs.setCurrentWidget(self.output)
         for run_id in self._runs:
             self._update_item(run_id)
         self._update_header()
@@ -679,6 +484,11 @@ class TrainingPanel(QWidget):
             self.form_message.setVisible(bool(text))
         if text:
             self.message.emit(text)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self._own_pool:  # a panel on its own (not in the window) waits for its background jobs
+            self.pool.shutdown()
+        super().closeEvent(event)
 
     def shutdown(self) -> None:
         """Called when the app quits: stop our trainer (it saves first) rather than leave it orphaned."""

@@ -8,22 +8,25 @@ toolbar wraps (training_flow), and axis labels stay short (training_axis), so th
 
 from __future__ import annotations
 
-import html
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QLabel, QScrollArea, QSlider, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from core.train.runs.figures import ema_smooth
 from core.train.runs.reader import RunReader
 from core.train.runs.series import GrowingArray, Series
 from desktop.panels import training_style as style
 from desktop.panels.training_axis import CompactAxis
+from desktop.panels.training_curves import (LOG_GROUPS, NO_REFERENCE, NO_REFERENCE_SHORT, NO_VALIDATION, SYMBOLS,
+                                            Curve, PlotRun, apply_pens, drawable, group_of, has_reference_metrics,
+                                            legend_title)
 from desktop.panels.training_flow import FlowLayout, flow_group
+from desktop.panels.training_hover import HoverReadout
 from desktop.panels.training_legend import CurveLegend, LegendEntry, LegendSection
 
 SMOOTHING_STEPS = 1000  # slider positions; weight = position / SMOOTHING_STEPS
@@ -32,82 +35,8 @@ DOWNSAMPLE_FACTOR = 1.5
 REFRESH_BUSY_SHARE = 0.25  # live redraws may use at most this share of the GUI thread's time
 MAX_REFRESH_GAP_S = 3.0
 X_STEP, X_HOURS = "step", "hours"
-LOG_GROUPS = ("loss", "val_loss", "lr")  # the groups drawn on the plots that log scale applies to
-REFERENCE_METRICS = ("val/psnr", "val/ssim")  # what validation can only measure against target images
+MIN_PLOTS_HEIGHT = 380  # below this the plots scroll rather than shrink into unreadable strips
 NEUTRAL = "#c8cad0"  # the colour of a style sample in the legend when runs are told apart by colour
-NO_REFERENCE = ("No PSNR or SSIM: {runs} {verb} without reference images (zero-reference), so validation has "
-                "no target to compare the output with. The validation loss is drawn on the loss plot; the "
-                "Validation tab shows the outputs.")
-NO_VALIDATION = "No validation results yet."
-
-
-@dataclass
-class _Run:
-    reader: RunReader
-    label: str
-    color: QColor
-    visible: bool = True
-
-
-@dataclass
-class _Curve:
-    """One series of one run on one plot: the raw line and, for losses, a smoothed line above it."""
-
-    run_id: str
-    key: str
-    group: str  # "loss", "lr", "psnr", "val" (right axis of the validation plot), "val_loss" (on the loss plot)
-    raw: pg.PlotDataItem
-    smooth: pg.PlotDataItem | None
-    revision: int = -1
-    x_mode: str = ""
-    truncations: int = -1
-    ema: GrowingArray = field(default_factory=GrowingArray)
-    ema_state: tuple[float, int] | None = None
-    ema_weight: float = -1.0
-    shown_points: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.key.split("/", 1)[-1]
-
-    @property
-    def title(self) -> str:
-        return LR_NAMES.get(self.name, self.name) if self.group == "lr" else self.name
-
-    def items(self) -> list[pg.PlotDataItem]:
-        return [self.raw] + ([self.smooth] if self.smooth is not None else [])
-
-
-QUALITY_METRICS = {"psnr", "ssim", "ms_ssim", "lpips", "niqe", "fid"}
-LR_NAMES = {"g": "generator", "d": "discriminator"}
-SYMBOLS = {"psnr": "o", "val": "o", "val_loss": "t"}
-
-
-def _group_of(key: str, loss_names: set[str]) -> str | None:
-    if key.startswith("loss/"):
-        return "loss"
-    if key.startswith("lr/"):
-        return "lr"
-    if key.startswith("val/"):
-        name = key[4:]
-        if name == "psnr":
-            return "psnr"
-        if name not in QUALITY_METRICS and (name in loss_names or "loss" in name):
-            return "val_loss"  # a validation loss is drawn over the training loss of the same name
-        return "val"
-    return None  # performance figures are shown as numbers, not curves
-
-
-def _legend_title(curve: _Curve) -> str:
-    if curve.group == "val_loss":
-        return "validation loss" if curve.name in ("loss", "val_loss") else f"val {curve.name}"
-    if curve.group in ("psnr", "val"):
-        return curve.name.upper() if curve.name in ("psnr", "ssim", "lpips") else curve.name
-    return curve.title
-
-
-def _has_reference_metrics(reader: RunReader) -> bool:
-    return any(reader.metrics.get(key) is not None for key in REFERENCE_METRICS)
 
 
 def _style_plot(plot: pg.PlotItem, title: str, left: str) -> None:
@@ -133,8 +62,8 @@ class CurvesView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._runs: dict[str, _Run] = {}
-        self._curves: dict[tuple[str, str], _Curve] = {}
+        self._runs: dict[str, PlotRun] = {}
+        self._curves: dict[tuple[str, str], Curve] = {}
         self._weight = 0.6
         self._x_mode = X_STEP
         self._loss_filter = ""  # "" = all losses
@@ -148,14 +77,26 @@ class CurvesView(QWidget):
         self._refresh_timer.timeout.connect(self._refresh_dirty)
         self._build_toolbar()
         self._build_plots()
+        self._hover = HoverReadout(self)
         self.legend = CurveLegend()
         self.legend.setVisible(self.legend_check.isChecked())
+        self.graphics.setMinimumHeight(MIN_PLOTS_HEIGHT)
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.setSpacing(0)
+        body_layout.addWidget(self.legend)
+        body_layout.addWidget(self.graphics, 1)
+        self.scroll = QScrollArea()  # a short dock scrolls the legend and plots instead of squashing them
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(self._toolbar)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.scroll, 1)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -166,7 +107,7 @@ class CurvesView(QWidget):
         self.smoothing_slider.setObjectName("smoothing")
         self.smoothing_slider.setRange(0, int(MAX_SMOOTHING * SMOOTHING_STEPS))
         self.smoothing_slider.setValue(int(self._weight * SMOOTHING_STEPS))
-        self.smoothing_slider.setFixedWidth(110)
+        self.smoothing_slider.setFixedWidth(90)
         self.smoothing_slider.setToolTip("Exponential moving average of the loss curves (0 = raw values)")
         self.smoothing_slider.valueChanged.connect(self._smoothing_moved)
         self.smoothing_slider.sliderReleased.connect(self._apply_smoothing)
@@ -180,7 +121,11 @@ class CurvesView(QWidget):
         self.log_check = QCheckBox("Log scale")
         self.log_check.setToolTip("Logarithmic y axis for losses and learning rate (points at or below 0 are left out)")
         self.log_check.toggled.connect(self.set_log_scale)
-        bar.addWidget(self.log_check)
+        self.fit_button = QToolButton()
+        self.fit_button.setText("Fit")
+        self.fit_button.setToolTip("Zoom every plot to show all data (and follow new data again)")
+        self.fit_button.clicked.connect(self.fit)
+        bar.addWidget(flow_group(self.log_check, self.fit_button, spacing=10))
         self.x_combo = QComboBox()
         self.x_combo.addItem("Step", X_STEP)
         self.x_combo.addItem("Hours", X_HOURS)
@@ -189,7 +134,7 @@ class CurvesView(QWidget):
         self.loss_combo = QComboBox()
         self.loss_combo.addItem("All", "")
         self.loss_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.loss_combo.setMinimumContentsLength(8)
+        self.loss_combo.setMinimumContentsLength(6)
         self.loss_combo.currentIndexChanged.connect(lambda _i: self.set_loss_filter(self.loss_combo.currentData()))
         bar.addWidget(flow_group(QLabel("Losses"), self.loss_combo))
         self.legend_check = QCheckBox("Legend")
@@ -197,10 +142,6 @@ class CurvesView(QWidget):
         self.legend_check.setToolTip("Show which colour and line belongs to which run and curve")
         self.legend_check.toggled.connect(lambda on: self.legend.setVisible(on))
         bar.addWidget(self.legend_check)
-        self.fit_button = QPushButton("Fit")
-        self.fit_button.setToolTip("Zoom every plot to show all data (and follow new data again)")
-        self.fit_button.clicked.connect(self.fit)
-        bar.addWidget(self.fit_button)
 
     def _build_plots(self) -> None:
         self.graphics = pg.GraphicsLayoutWidget()
@@ -245,24 +186,6 @@ class CurvesView(QWidget):
                                        color=style.TEXT_COLOR, anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setPos(0.5, 0.5)  # the middle of the empty view's default 0..1 range
-        # Hover read-out: a vertical line on every plot and a label in the plot under the mouse.
-        pen = pg.mkPen(style.CROSSHAIR_COLOR, width=1, style=Qt.PenStyle.DashLine)
-        self._vlines = {}
-        self._readouts = {}
-        for plot in (self.loss_plot, self.lr_plot, self.val_plot):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
-            line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
-            self._vlines[plot] = line
-            label = pg.TextItem("", anchor=(0, 0), fill=pg.mkBrush(30, 31, 34, 230),
-                                border=pg.mkPen(style.AXIS_COLOR))
-            label.setZValue(1000)
-            label.setVisible(False)
-            plot.addItem(label, ignoreBounds=True)
-            self._readouts[plot] = label
-        self._mouse_proxy = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60,
-                                           slot=self._mouse_moved)
-
     def _place_val_note(self) -> None:
         box = self.val_plot.vb.boundingRect()
         self.val_note.setTextWidth(max(80.0, box.width() - 16))
@@ -275,7 +198,7 @@ class CurvesView(QWidget):
     # -- runs -----------------------------------------------------------------------------------
 
     def add_run(self, run_id: str, reader: RunReader, color: QColor, label: str | None = None) -> None:
-        self._runs[run_id] = _Run(reader, label or reader.name, QColor(color))
+        self._runs[run_id] = PlotRun(reader, label or reader.name, QColor(color))
         self.refresh(run_id)
         self._restyle()
 
@@ -305,7 +228,7 @@ class CurvesView(QWidget):
         curve = self._curves.get((run_id, key))
         return curve.shown_points if curve is not None else 0
 
-    def curve(self, run_id: str, key: str) -> _Curve | None:
+    def curve(self, run_id: str, key: str) -> Curve | None:
         return self._curves.get((run_id, key))
 
     # -- options --------------------------------------------------------------------------------
@@ -400,7 +323,7 @@ class CurvesView(QWidget):
             for key, series in list(metrics.series.items()):
                 curve = self._curves.get((rid, key))
                 if curve is None:
-                    group = _group_of(key, loss_names)
+                    group = group_of(key, loss_names)
                     if group is None:
                         continue
                     curve = self._create_curve(rid, key, group)
@@ -415,10 +338,10 @@ class CurvesView(QWidget):
             self._restyle()
         return updated
 
-    def _create_curve(self, run_id: str, key: str, group: str) -> _Curve:
+    def _create_curve(self, run_id: str, key: str, group: str) -> Curve:
         raw = pg.PlotDataItem()
         smooth = pg.PlotDataItem() if group == "loss" else None
-        curve = _Curve(run_id, key, group, raw, smooth)
+        curve = Curve(run_id, key, group, raw, smooth)
         for item in curve.items():
             item.setDownsampling(auto=True, method="peak")
             # pyqtgraph keeps ~5 samples per pixel by default; peak mode already keeps each pixel's min and
@@ -441,28 +364,20 @@ class CurvesView(QWidget):
     def _x(self, series: Series) -> np.ndarray:
         return series.steps if self._x_mode == X_STEP else series.wall / 3600.0
 
-    def _update_curve(self, curve: _Curve, series: Series) -> None:
+    def _update_curve(self, curve: Curve, series: Series) -> None:
         x = self._x(series)
         log = self._log and curve.group in LOG_GROUPS
-        curve.raw.setData(*self._drawable(x, series.values, log))
+        curve.raw.setData(*drawable(x, series.values, log))
         if curve.smooth is not None and self._weight > 0:
             smoothed = self._smoothed(curve, series)
-            curve.smooth.setData(*self._drawable(x, smoothed, log))
+            curve.smooth.setData(*drawable(x, smoothed, log))
         elif curve.smooth is not None:
             curve.smooth.setData([], [])
         curve.revision = series.revision
         curve.x_mode = self._x_mode
         curve.shown_points = len(series)
 
-    @staticmethod
-    def _drawable(x: np.ndarray, y: np.ndarray, log: bool) -> tuple[np.ndarray, np.ndarray]:
-        """On a log axis only the positive points: a zero or negative value would break the whole line there."""
-        if not log:
-            return x, y
-        keep = y > 0
-        return (x, y) if keep.all() else (x[keep], y[keep])
-
-    def _smoothed(self, curve: _Curve, series: Series) -> np.ndarray:
+    def _smoothed(self, curve: Curve, series: Series) -> np.ndarray:
         n = len(series)
         if curve.ema_weight != self._weight or curve.truncations != series.truncations or len(curve.ema) > n:
             curve.ema = GrowingArray(max(n, 16))
@@ -512,11 +427,11 @@ class CurvesView(QWidget):
                 color = style.series_color(index)
             else:
                 color = style.shade(run.color if run is not None else QColor(style.TEXT_COLOR), index)
-            self._apply_pens(curve, color, dash, smoothing)
+            apply_pens(curve, color, dash, smoothing)
             for item in curve.items():
                 item.setVisible(shown)
             if shown and (curve.group, curve.name) not in styles:
-                styles[(curve.group, curve.name)] = LegendEntry(_legend_title(curve), color.name() if single
+                styles[(curve.group, curve.name)] = LegendEntry(legend_title(curve), color.name() if single
                                                                 else NEUTRAL, dash, SYMBOLS.get(curve.group, ""))
         self.placeholder.setVisible(not any(c.raw.isVisible() for c in self._curves.values()))
         self._update_legend(visible_runs, styles, single)
@@ -535,16 +450,14 @@ class CurvesView(QWidget):
             sections.append(LegendSection(title, entries))
         # Runs that validate without targets (zero-reference presets) can have no PSNR or SSIM: say so.
         without = [self._runs[rid].label for rid in visible_runs
-                   if rid in self._validated and not _has_reference_metrics(self._runs[rid].reader)]
+                   if rid in self._validated and not has_reference_metrics(self._runs[rid].reader)]
         plotted = any(c.raw.isVisible() for c in self._curves.values() if c.group in ("psnr", "val"))
         notes = []
         note = ""
-        if without:
-            text = NO_REFERENCE.format(runs=", ".join(without), verb="trains" if len(without) == 1 else "train")
-            if plotted:
-                notes.append(text)
-            else:
-                note = text
+        if without and plotted:
+            notes.append(NO_REFERENCE_SHORT.format(runs=", ".join(without)))
+        elif without:
+            note = NO_REFERENCE.format(runs=", ".join(without), verb="trains" if len(without) == 1 else "train")
         elif visible_runs and not plotted:
             note = NO_VALIDATION
         self.val_note.setText(note)
@@ -555,21 +468,6 @@ class CurvesView(QWidget):
     def validation_note(self) -> str:
         """The text shown over the validation plot ('' when it has curves or nothing to explain)."""
         return self.val_note.textItem.toPlainText() if self.val_note.isVisible() else ""
-
-    def _apply_pens(self, curve: _Curve, color: QColor, dash: int, smoothing: bool) -> None:
-        if curve.group in ("psnr", "val", "val_loss"):
-            curve.raw.setPen(style.pen(color, 1.6, dash))
-            curve.raw.setSymbol(SYMBOLS[curve.group])
-            curve.raw.setSymbolSize(6)
-            curve.raw.setSymbolBrush(pg.mkBrush(color))
-            curve.raw.setSymbolPen(pg.mkPen(color))
-            return
-        if curve.smooth is not None and smoothing:
-            curve.raw.setPen(pg.mkPen(style.faded(color, 55), width=1))
-            curve.smooth.setPen(style.pen(color, 1.8, dash))
-            curve.smooth.setZValue(2)
-        else:
-            curve.raw.setPen(style.pen(color, 1.4, dash))
 
     def _update_loss_combo(self, names: list[str]) -> None:
         current = [self.loss_combo.itemData(i) for i in range(1, self.loss_combo.count())]
@@ -585,86 +483,35 @@ class CurvesView(QWidget):
         self.loss_combo.setCurrentIndex(max(index, 0))
         self.loss_combo.blockSignals(False)
 
-    # -- hover read-out -------------------------------------------------------------------------
+    # -- hover read-out (training_hover) ------------------------------------------------------------
 
-    def _mouse_moved(self, event: tuple) -> None:
-        pos = event[0]
-        hovered = None
-        for plot in (self.loss_plot, self.lr_plot, self.val_plot):
-            if plot.vb.sceneBoundingRect().contains(pos):
-                hovered = plot
-        if hovered is None or not self._curves:
-            self.clear_hover()
-            return
-        point = hovered.vb.mapSceneToView(pos)
-        self.show_hover(hovered, point.x(), point.y())
+    def plots(self) -> tuple[pg.PlotItem, pg.PlotItem, pg.PlotItem]:
+        return self.loss_plot, self.lr_plot, self.val_plot
 
-    def clear_hover(self) -> None:
-        for line in self._vlines.values():
-            line.setVisible(False)
-        for label in self._readouts.values():
-            label.setVisible(False)
-        self.hovered.emit("")
+    def has_curves(self) -> bool:
+        return bool(self._curves)
+
+    def curves_by_key(self) -> dict[tuple[str, str], Curve]:
+        return self._curves
+
+    def plot_run(self, run_id: str) -> PlotRun | None:
+        return self._runs.get(run_id)
+
+    def visible_runs(self) -> list[str]:
+        return self._visible_runs()
+
+    def x_of(self, series: Series) -> np.ndarray:
+        return self._x(series)
+
+    def x_in_steps(self) -> bool:
+        return self._x_mode == X_STEP
 
     def readout(self, plot: pg.PlotItem, x: float) -> tuple[str, str]:
         """(html, plain text) listing the value of every visible curve of `plot` nearest to x."""
-        groups = {self.loss_plot: ("loss", "val_loss"), self.lr_plot: ("lr",), self.val_plot: ("psnr", "val")}[plot]
-        rows_html, rows_text = [], []
-        step_at = None
-        for (rid, key), curve in sorted(self._curves.items()):
-            if curve.group not in groups or not curve.raw.isVisible():
-                continue
-            run = self._runs.get(rid)
-            series = run.reader.metrics.get(key) if run else None
-            if series is None or len(series) == 0:
-                continue
-            xs = self._x(series)
-            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
-            if i > 0 and abs(xs[i - 1] - x) <= abs(xs[i] - x):
-                i -= 1
-            value = float(series.values[i])
-            step_at = int(series.steps[i]) if step_at is None else step_at
-            shown = value
-            if curve.smooth is not None and self._weight > 0 and i < len(curve.ema):
-                shown = float(curve.ema.values[i])
-            pen_color = (curve.smooth if curve.smooth is not None and self._weight > 0 else curve.raw).opts["pen"]
-            color = pg.mkPen(pen_color).color().name()
-            name = curve.title if len(self._visible_runs()) == 1 else f"{run.label} · {curve.title}"
-            if curve.group in ("psnr", "val", "val_loss"):
-                name = "val " + name if len(self._visible_runs()) == 1 else name.replace(" · ", " · val ")
-            text = f"{name}: {shown:.5g}" + (f" (raw {value:.5g})" if shown != value else "")
-            rows_text.append(text)
-            rows_html.append(f'<span style="color:{color}">&#9632;</span> {html.escape(text)}')
-        if not rows_text:
-            return "", ""
-        if self._x_mode == X_STEP:
-            head = f"step {step_at:,}" if step_at is not None else f"step {x:,.0f}"
-        else:
-            head = f"{x:.2f} h (step {step_at:,})" if step_at is not None else f"{x:.2f} h"
-        body = "<br>".join(rows_html)
-        return (f'<div style="color:{style.TITLE_COLOR}; font-size:8pt"><b>{head}</b><br>{body}</div>',
-                head + " | " + " | ".join(rows_text))
+        return self._hover.readout(plot, x)
 
     def show_hover(self, plot: pg.PlotItem, x: float, y: float) -> str:
-        for line in self._vlines.values():
-            line.setPos(x)
-            line.setVisible(True)
-        for other, label in self._readouts.items():
-            if other is not plot:
-                label.setVisible(False)
-        markup, text = self.readout(plot, x)
-        label = self._readouts[plot]
-        if not markup:
-            label.setVisible(False)
-            self.hovered.emit("")
-            return ""
-        label.setHtml(markup)
-        (x0, x1), (y0, y1) = plot.vb.viewRange()
-        right = x > (x0 + x1) / 2
-        top = y > (y0 + y1) / 2
-        label.setAnchor((1.0 if right else 0.0, 0.0 if top else 1.0))
-        offset_x = (x1 - x0) * 0.01 * (-1 if right else 1)
-        label.setPos(x + offset_x, y)
-        label.setVisible(True)
-        self.hovered.emit(text)
-        return text
+        return self._hover.show(plot, x, y)
+
+    def clear_hover(self) -> None:
+        self._hover.clear()

@@ -20,7 +20,7 @@ class OpenCVInpaint(Engine):
     params = (
         Param("radius", "int", 5, "How far around each hole pixel to look, in pixels.", min=1, max=50),
         Param("method", "choice", "telea", "Telea's fast marching or the Navier-Stokes method.",
-              choices=("telea", "navier-stokes")),
+              choices=("telea", "navier-stokes"), choice_titles=("Telea (fast marching)", "Navier-Stokes")),
     )
     requirements = Requirements(needs_mask=True)
 

@@ -1,4 +1,7 @@
-"""Classical low-light engines: automatic gamma, CLAHE on lightness, and MSRCR. No weights needed."""
+"""Classical low-light engines: automatic gamma, CLAHE on lightness, and MSRCR. No weights needed.
+
+Their whole-image steps run band by band (core.engines.lowlight.curves.for_each_band): the same
+pixel-wise maths, on several threads, with a cancel check every few milliseconds of work."""
 
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ import numpy as np
 from core.engines.base import Param
 from core.engines.lowlight.clahe import clahe
 from core.engines.lowlight.common import LUMA, WHITE_BALANCE, LowLightEngine, mean_luminance
+from core.engines.lowlight.curves import for_each_band
 from core.engines.lowlight.retinex import msrcr
 from core.jobs import CancelToken, Progress
 
 BLACK_LEVEL = 1e-4  # below this mean luma there is nothing to brighten
 GAMMA_RANGE = (0.1, 10.0)
+BAND_VALUES = 1 << 18  # values per band of the whole-image steps (about 1 MB of float32)
 
 
 def solve_gamma(rgb: np.ndarray, target: float, *, iterations: int = 30) -> float:
@@ -56,19 +61,46 @@ class AutoGamma(LowLightEngine):
         if gamma == 1.0:
             notes.append("The photo is already as bright as the target: left unchanged.")
             return rgb.copy()
-        out = np.power(np.clip(rgb, 0.0, 1.0), np.float32(gamma), dtype=np.float32)
+        out = apply_gamma(rgb, gamma, cancel)
         notes.append(f"Gamma {gamma:.3f}.")
         progress(2, 2, "Done")
         return out
 
 
-def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+def apply_gamma(rgb: np.ndarray, gamma: float, cancel: CancelToken | None = None) -> np.ndarray:
+    """clip(rgb, 0, 1) ** gamma as a new float32 array, band by band."""
+    source = np.asarray(rgb, dtype=np.float32)
+    out = np.empty_like(source)
+    g = np.float32(gamma)
+
+    def work(y0: int, y1: int) -> None:
+        band = out[y0:y1]
+        np.clip(source[y0:y1], 0.0, 1.0, out=band)
+        np.power(band, g, out=band)
+
+    for_each_band(source.shape, work, cancel, BAND_VALUES)
+    return out
+
+
+def convert_colour(image: np.ndarray, code: int, cancel: CancelToken | None = None) -> np.ndarray:
+    """cv2.cvtColor of a float32 H x W x 3 image, band by band (the conversions are pixel-wise)."""
+    source = np.ascontiguousarray(image, dtype=np.float32)
+    out = np.empty_like(source)
+
+    def work(y0: int, y1: int) -> None:
+        out[y0:y1] = cv2.cvtColor(source[y0:y1], code)
+
+    for_each_band(source.shape, work, cancel, BAND_VALUES)
+    return out
+
+
+def rgb_to_lab(rgb: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
     """Float CIE Lab (L in [0, 100]) of sRGB in [0, 1] (OpenCV's float conversion, no 8-bit rounding)."""
-    return cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    return convert_colour(rgb, cv2.COLOR_RGB2Lab, cancel)
 
 
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+def lab_to_rgb(lab: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
+    return convert_colour(lab, cv2.COLOR_Lab2RGB, cancel)
 
 
 class ClaheLightness(LowLightEngine):
@@ -85,12 +117,18 @@ class ClaheLightness(LowLightEngine):
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
-        lab = rgb_to_lab(rgb)
+        lab = rgb_to_lab(rgb, cancel)
         progress(1, 3, "Equalising lightness")
         grid = (int(params["tiles"]), int(params["tiles"]))
-        lab[:, :, 0] = clahe(lab[:, :, 0] / np.float32(100.0), float(params["clip_limit"]), grid, cancel) * 100.0
+        lightness = clahe(lab[:, :, 0], float(params["clip_limit"]), grid, cancel, scale=0.01)
+
+        def put_back(y0: int, y1: int) -> None:
+            np.multiply(lightness[y0:y1], np.float32(100.0), out=lab[y0:y1, :, 0])
+
+        for_each_band(lab.shape, put_back, cancel, BAND_VALUES)
+        del lightness
         progress(2, 3, "Converting back")
-        out = lab_to_rgb(lab)
+        out = lab_to_rgb(lab, cancel)
         progress(3, 3, "Done")
         return out
 

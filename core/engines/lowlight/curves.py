@@ -54,38 +54,14 @@ def upsample(maps: torch.Tensor, size: tuple[int, int], align_corners: bool) -> 
 class MapUpsampler:
     """Bilinear upsampling of a 1 x C x h x w map to H x W, served band by band as float32 NumPy arrays
     H' x W x C. align_corners=True is Zero-DCE++'s upsampler (nn.UpsamplingBilinear2d); False is
-    F.interpolate's default (used for the gain map). `from_array` takes an h x w x C NumPy map instead."""
+    F.interpolate's default (used for the gain map)."""
 
     def __init__(self, maps: torch.Tensor, size: tuple[int, int], align_corners: bool) -> None:
+        height, width = size
         h = maps.shape[-2]
-        wide = upsample(maps.detach().float().cpu(), (h, size[1]), align_corners)
-        self._setup(np.ascontiguousarray(wide[0].permute(1, 2, 0).numpy()), size[0], align_corners)
-
-    @classmethod
-    def from_array(cls, maps: np.ndarray, size: tuple[int, int]) -> "MapUpsampler":
-        """From a float32 h x w x C array (align_corners=False: pixel centres, as cv2.INTER_LINEAR)."""
-        small = np.asarray(maps, dtype=np.float32)
-        if small.ndim == 2:
-            small = small[:, :, None]
-        h, w, channels = small.shape
-        if w != size[1]:
-            wide = cv2.resize(small, (size[1], h), interpolation=cv2.INTER_LINEAR)
-            small = wide.reshape(h, size[1], channels)  # cv2 drops a single channel's axis
-        self = cls.__new__(cls)
-        self._setup(np.ascontiguousarray(small), size[0], align_corners=False)
-        return self
-
-    def _setup(self, rows: np.ndarray, height: int, align_corners: bool) -> None:
-        h = rows.shape[0]
-        self.rows = rows  # h x W x C
-        y = np.arange(height, dtype=np.float64)
-        if align_corners:
-            pos = y * ((h - 1) / (height - 1)) if height > 1 else np.zeros_like(y)
-        else:
-            pos = np.maximum((y + 0.5) * (h / height) - 0.5, 0.0)
-        self.lo = np.clip(np.floor(pos).astype(np.int64), 0, h - 1)
-        self.hi = np.minimum(self.lo + 1, h - 1)
-        self.frac = (pos - self.lo).astype(np.float32)
+        wide = upsample(maps.detach().float().cpu(), (h, width), align_corners)
+        self.rows = np.ascontiguousarray(wide[0].permute(1, 2, 0).numpy())  # h x W x C
+        self.lo, self.hi, self.frac = _lerp_positions(h, height, align_corners)
         self.same_height = h == height
 
     def band(self, y0: int, y1: int) -> np.ndarray:
@@ -99,11 +75,66 @@ class MapUpsampler:
         return out
 
 
+class GridUpsampler:
+    """Bilinear upsampling (pixel centres, as cv2.INTER_LINEAR) of an h x w x C float32 NumPy map to H x W,
+    served band by band: rows are interpolated at the small width, then each band is widened, so nothing
+    of full size is ever held. For maps of many rows (a quarter-size copy), where MapUpsampler's
+    full-width rows would be a full-size array in all but name."""
+
+    def __init__(self, maps: np.ndarray, size: tuple[int, int]) -> None:
+        small = np.asarray(maps, dtype=np.float32)
+        self.small = np.ascontiguousarray(small if small.ndim == 3 else small[:, :, None])
+        self.size = size
+        self.lo, self.hi, self.frac = _lerp_positions(self.small.shape[0], size[0], align_corners=False)
+        self.x_lo, self.x_hi, self.x_frac = _lerp_positions(self.small.shape[1], size[1], align_corners=False)
+
+    def _rows(self, ys: np.ndarray | slice, columns: np.ndarray | None = None) -> np.ndarray:
+        """Rows `ys` interpolated at the small width (or only at small-grid `columns`)."""
+        def gather(index: np.ndarray) -> np.ndarray:
+            return self.small[index] if columns is None else self.small[np.ix_(index, columns)]
+
+        top = gather(self.lo[ys])
+        out = gather(self.hi[ys])
+        out -= top
+        out *= self.frac[ys, None, None]
+        out += top
+        return out
+
+    def band(self, y0: int, y1: int) -> np.ndarray:
+        rows = self._rows(slice(y0, y1))
+        if rows.shape[1] == self.size[1]:
+            return rows
+        wide = cv2.resize(rows, (self.size[1], y1 - y0), interpolation=cv2.INTER_LINEAR)
+        return wide.reshape(y1 - y0, self.size[1], -1)  # cv2 drops a single channel's axis
+
+    def sample(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """The full-size map at rows `ys` and columns `xs` only (len(ys) x len(xs) x C)."""
+        left = self._rows(ys, self.x_lo[xs])
+        right = self._rows(ys, self.x_hi[xs])
+        right -= left
+        right *= self.x_frac[None, xs, None]
+        right += left
+        return right
+
+
+def _lerp_positions(small: int, full: int, align_corners: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each of `full` output positions: the two source indices and the weight of the second, with
+    F.interpolate's bilinear rule."""
+    y = np.arange(full, dtype=np.float64)
+    if align_corners:
+        pos = y * ((small - 1) / (full - 1)) if full > 1 else np.zeros_like(y)
+    else:
+        pos = np.maximum((y + 0.5) * (small / full) - 0.5, 0.0)
+    lo = np.clip(np.floor(pos).astype(np.int64), 0, small - 1)
+    hi = np.minimum(lo + 1, small - 1)
+    return lo, hi, (pos - lo).astype(np.float32)
+
+
 def _bands(y_start: int, y_end: int, width: int, channels: int, cancel: CancelToken | None,
-           band_elements: int = BAND_ELEMENTS):
-    """Row ranges of about `band_elements` values covering [y_start, y_end), checking `cancel` every
-    CHECK_ELEMENTS values."""
-    rows = max(1, band_elements // max(1, width * channels))
+           band_elements: int | None = None):
+    """Row ranges of about `band_elements` (default BAND_ELEMENTS) values covering [y_start, y_end),
+    checking `cancel` every CHECK_ELEMENTS values."""
+    rows = max(1, (band_elements or BAND_ELEMENTS) // max(1, width * channels))
     every = max(1, CHECK_ELEMENTS // (rows * max(1, width * channels)))
     for i, y0 in enumerate(range(y_start, y_end, rows)):
         if cancel is not None and i % every == 0:
@@ -112,7 +143,7 @@ def _bands(y_start: int, y_end: int, width: int, channels: int, cancel: CancelTo
 
 
 def for_each_band(shape: tuple[int, ...], work: Callable[[int, int], None], cancel: CancelToken | None = None,
-                  band_elements: int = BAND_ELEMENTS) -> None:
+                  band_elements: int | None = None) -> None:
     """work(y0, y1) over bands of rows of an H x W (x C) image, on as many threads as torch may use, with a
     cancel check every CHECK_ELEMENTS values. `work` must only touch its own rows."""
     width, channels = shape[1], (shape[2] if len(shape) > 2 else 1)

@@ -9,11 +9,12 @@ look at any resolution.
 The textbook version divides by the surround, so in a dark flat region (a night sky, a shadowed wall)
 sensor noise and JPEG's block steps, a level or two apart, come out as full-range blocky noise. Three
 things keep such regions smooth and leave well-lit ones as they were:
-- a noise floor: the logs are of I + eps with eps a few times the photo's noise (measured in its dark
-  parts, never below the 8-bit step), which bounds the gain 1 / (I + eps) where there is no signal;
-- a locally adaptive (Lee) centre: where the local variance is within the noise, the centre term uses
-  the local mean instead of the pixel, so only structure clearly above the noise (edges, stars, lit
-  windows) is amplified;
+- a noise floor: the logs are of I + eps, eps two noise stds (measured in the photo's dark parts) and at
+  least two 8-bit steps, which bounds the gain 1 / (I + eps) where there is no signal;
+- a locally adaptive (Lee) centre in the dark: where the local variance is within the noise, the centre
+  term uses the local mean (plus a little of the pixel), so only structure clearly above the noise
+  (edges, stars, lit windows) is amplified; the noise counted here is capped low, so a textured dark
+  photo whose noise estimate is really texture keeps its texture (only eps acts there);
 - a soft roll-off into black and white instead of a hard clip at the stretch's ends.
 
 Everything stays float. The local statistics and the surrounds are computed on reduced copies and
@@ -26,28 +27,29 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.engines.lowlight.curves import MapUpsampler, for_each_band
+from core.engines.lowlight.curves import GridUpsampler, for_each_band
 from core.jobs import CancelToken
 
 SURROUNDS = (0.015, 0.08, 0.25)  # Gaussian sigmas as shares of the long side (15, 80, 250 px at 1000 px)
 ALPHA, BETA = 125.0, 46.0
 DIRECT_SIGMA = 8.0  # larger surrounds are blurred on a further reduced copy (they are smooth anyway)
 NOISE_FLOOR = 0.5 / 255.0  # the least noise assumed (std): a little above the 8-bit rounding's
-MAX_NOISE = 3.0 / 255.0
+MAX_NOISE = 3.0 / 255.0  # the most
 DARK_LEVEL = 0.25  # noise is measured, and flat regions smoothed, where the photo is darker than this
 NOISE_PATCH = 16  # pixels per side of the noise estimate's patches
 NOISE_PERCENTILE = 5  # the quietest dark patches measure the noise (textured ones are left out) ...
 PERCENTILE_BIAS = 0.93  # ... that percentile over the true std, on white noise (measured)
-FLAT_NOISE = 1.2  # local std below this many noise stds counts as flat (the centre uses the local mean) ...
-FLAT_MAX_NOISE = 1.5 / 255.0  # ... the noise counted at most this (above, only eps acts: no smearing texture)
-KEEP_DETAIL = 0.15  # ... plus this share of the pixel's own deviation from it
 LOG_FLOOR = 2.0  # eps of the logs, in noise stds ...
 MIN_EPS = 2.0 / 255.0  # ... and at least this: two 8-bit steps, the height of JPEG's blocks in the dark
+FLAT_NOISE = 1.2  # local std below this many noise stds counts as flat: the centre is the local mean ...
+KEEP_DETAIL = 0.15  # ... plus this share of the pixel's own deviation from it
+FLAT_MAX_NOISE = 1.5 / 255.0  # the noise the flatness test counts, at most (above, only eps acts)
 STATS_SIGMA = 4.0  # photo pixels: the window (Gaussian sigma) of the local mean and variance
 STATS_FACTOR = 4  # the local statistics and surrounds are computed on a copy this many times smaller
 KNEE = 0.03  # width of the soft roll-off at each end of the stretch
 MIN_SPREAD = 1e-3  # a stretch range below this means a flat photo (real ones span tens to hundreds)
-PIXEL_BAND = 1 << 16  # values per band of the per-pixel pass
+PIXEL_BAND = 1 << 16  # values per band of the per-pixel passes
+SAMPLE_SIDE = 512  # the stretch's bounds come from about this many rows and columns of the result
 
 
 def estimate_noise(rgb: np.ndarray, max_samples: int = 1 << 20) -> float:
@@ -85,27 +87,37 @@ def reduced(image: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def local_statistics(rgb: np.ndarray, factor: int, noise: float,
+def local_statistics(rgb: np.ndarray, factor: int, noise: float, scratch: np.ndarray,
                      cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """On a copy `factor` times smaller: that copy, the local mean and the Lee weight
-    w = max(0, 1 - d (FLAT_NOISE noise)^2 / local variance): 0 where flat, 1 on clear structure; d fades
-    from 1 at half DARK_LEVEL to 0 at DARK_LEVEL, so well-lit regions (little amplified) keep every pixel."""
+    """On a copy `factor` times smaller: that copy, and the Lee centre's base and weight, such that the
+    centre is base + weight * I with weight w = max(KEEP_DETAIL, 1 - d (FLAT_NOISE noise)^2 / local
+    variance) and base = (1 - w) * local mean: the local mean where flat, the pixel on clear structure.
+    d fades from 1 at half DARK_LEVEL to 0 at DARK_LEVEL, so well-lit regions (little amplified) keep
+    every pixel. `scratch` (as large as rgb) is overwritten."""
     small = reduced(rgb, factor)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+    def square(y0: int, y1: int) -> None:
+        np.multiply(rgb[y0:y1], rgb[y0:y1], out=scratch[y0:y1])
+
+    for_each_band(rgb.shape, square, cancel, PIXEL_BAND)
+    mean_square = reduced(scratch, factor)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
     sigma = STATS_SIGMA / factor
     mean = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    square = np.empty_like(small)
-    for c in range(3):  # one channel at a time: one full-size temporary, a cancel check between
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        channel = np.square(rgb[:, :, c])
-        square[:, :, c] = reduced(channel, factor)
-    square = cv2.GaussianBlur(square, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
-    variance = square - mean * mean
+    mean_square = cv2.GaussianBlur(mean_square, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    variance = mean_square - mean * mean
     dark = np.clip(np.float32(2.0) - mean * np.float32(2.0 / DARK_LEVEL), 0.0, 1.0)
     threshold = dark * np.float32((FLAT_NOISE * noise) ** 2)
     weight = 1.0 - threshold / np.maximum(variance, threshold + np.float32(1e-12))
     np.maximum(weight, np.float32(KEEP_DETAIL), out=weight)
-    return small, mean, weight.astype(np.float32)
+    base = np.float32(1.0) - weight
+    base *= mean
+    return small, base, weight
 
 
 def log_surround(small: np.ndarray, factor: int, long_side: int, surrounds: tuple[float, ...], eps: float,
@@ -140,67 +152,73 @@ def msrcr(rgb: np.ndarray, clip_percent: float = 1.0, surrounds: tuple[float, ..
     noise = estimate_noise(rgb)
     eps = max(MIN_EPS, LOG_FLOOR * noise)
     factor = max(1, min(STATS_FACTOR, min(height, width) // 16))
-    small, mean, weight = local_statistics(rgb, factor, min(noise, FLAT_MAX_NOISE), cancel)
-    logs = log_surround(small, factor, max(height, width), surrounds, eps, cancel)
-    maps = MapUpsampler.from_array(np.concatenate([mean, weight, logs], axis=2), (height, width))
-    del small, mean, weight, logs
     out = np.empty_like(rgb)
-    log_alpha, beta, eps32 = np.float32(np.log(ALPHA)), np.float32(BETA), np.float32(eps)
-
-    def work(y0: int, y1: int) -> None:
-        band = maps.band(y0, y1)
-        local_mean, lee, log_blur = band[:, :, 0:3], band[:, :, 3:6], band[:, :, 6:9]
-        centre = rgb[y0:y1] - local_mean
-        centre *= lee
-        centre += local_mean
-        np.maximum(centre, 0.0, out=centre)
-        centre += eps32  # I + eps, with I the adaptive centre
-        log_centre = np.log(centre)
-        colour = log_centre - np.log(centre.sum(axis=2, keepdims=True))
-        colour += log_alpha
-        colour *= beta
-        log_centre -= log_blur
-        np.multiply(log_centre, colour, out=out[y0:y1])
-
-    for_each_band(rgb.shape, work, cancel, PIXEL_BAND)
-    return stretch(out, clip_percent, cancel)
-
-
-def soft_clip(values: np.ndarray, knee: float = KNEE) -> np.ndarray:
-    """In place: identity on [knee, 1 - knee], rolling off smoothly (C1) into (0, knee) below and
-    (1 - knee, 1) above: v -> knee^2 / (2 knee - v) at the bottom, mirrored at the top."""
-    k = np.float32(knee)
-    low = np.minimum(values, k)
-    high = np.float32(1.0) - values
-    np.minimum(high, k, out=high)
-    lift = np.float32(2.0) * k - low
-    np.divide(k * k, lift, out=lift)
-    lift -= low
-    drop = np.float32(2.0) * k - high
-    np.divide(k * k, drop, out=drop)
-    drop -= high
-    values += lift
-    values -= drop
-    np.clip(values, 0.0, 1.0, out=values)
-    return values
-
-
-def stretch(values: np.ndarray, clip_percent: float, cancel: CancelToken | None = None) -> np.ndarray | None:
-    """Map values onto [0, 1] (in place, all channels alike so colours keep their balance) such that at
-    most `clip_percent` % of the pixels get a channel into the soft roll-off at each end; None when
-    nothing is left to stretch (a flat image)."""
-    sample = values[:: max(1, values.shape[0] // 1024), :: max(1, values.shape[1] // 1024)].reshape(-1, 3)
-    low = np.percentile(sample.min(axis=1), clip_percent)
-    high = np.percentile(sample.max(axis=1), 100.0 - clip_percent)
-    if not np.isfinite([low, high]).all() or high - low < MIN_SPREAD:
+    small, base, weight = local_statistics(rgb, factor, min(noise, FLAT_MAX_NOISE), out, cancel)
+    logs = log_surround(small, factor, max(height, width), surrounds, eps, cancel)
+    maps = GridUpsampler(np.concatenate([base, weight, logs], axis=2), (height, width))
+    del small, base, weight, logs
+    # The stretch's bounds from an evenly strided sample, computed first, so one pass does the rest.
+    ys = np.arange(0, height, max(1, height // SAMPLE_SIDE))
+    xs = np.arange(0, width, max(1, width // SAMPLE_SIDE))
+    sample = maps.sample(ys, xs)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    bounds = stretch_bounds(retinex_values(rgb[np.ix_(ys, xs)], sample, eps), clip_percent)
+    if bounds is None:
         return None
-    offset, scale = np.float32(low), np.float32(1.0 / (high - low))
+    offset, scale = np.float32(bounds[0]), np.float32(1.0 / (bounds[1] - bounds[0]))
 
     def work(y0: int, y1: int) -> None:
-        band = values[y0:y1]
+        band = out[y0:y1]
+        retinex_values(rgb[y0:y1], maps.band(y0, y1), eps, out=band)
         band -= offset
         band *= scale
         soft_clip(band)
 
-    for_each_band(values.shape, work, cancel, PIXEL_BAND)
+    for_each_band(rgb.shape, work, cancel, PIXEL_BAND)
+    return out
+
+
+def retinex_values(rgb: np.ndarray, maps: np.ndarray, eps: float, out: np.ndarray | None = None) -> np.ndarray:
+    """R * C for pixels `rgb` (... x 3) given their upsampled maps (... x 9: the Lee centre's base and
+    weight, the mean log surround)."""
+    base, lee, log_blur = maps[..., 0:3], maps[..., 3:6], maps[..., 6:9]
+    centre = rgb * lee
+    centre += base
+    np.maximum(centre, 0.0, out=centre)
+    centre += np.float32(eps)  # I + eps, with I the adaptive centre
+    log_total = centre[..., 0] + centre[..., 1]  # (channel slices: a reduction over a 3-long axis is slow)
+    log_total += centre[..., 2]
+    np.log(log_total, out=log_total)
+    log_centre = np.log(centre, out=centre)
+    colour = log_centre - log_total[..., None]
+    colour += np.float32(np.log(ALPHA))
+    colour *= np.float32(BETA)
+    log_centre -= log_blur
+    return np.multiply(log_centre, colour, out=out)
+
+
+def stretch_bounds(sample: np.ndarray, clip_percent: float) -> tuple[float, float] | None:
+    """The values mapped to 0 and 1 (all channels alike, so colours keep their balance) such that at most
+    `clip_percent` % of the sampled pixels have a channel beyond them at each end; None when nothing is
+    left to stretch (a flat image)."""
+    r, g, b = sample[..., 0], sample[..., 1], sample[..., 2]  # (a reduction over a 3-long axis is slow)
+    low = float(np.percentile(np.minimum(np.minimum(r, g), b), clip_percent))
+    high = float(np.percentile(np.maximum(np.maximum(r, g), b), 100.0 - clip_percent))
+    if not np.isfinite([low, high]).all() or high - low < MIN_SPREAD:
+        return None
+    return low, high
+
+
+def soft_clip(values: np.ndarray, knee: float = KNEE) -> np.ndarray:
+    """In place: identity on [knee, 1 - knee]; beyond, the excess d becomes knee * d / (knee + |d|), so the
+    values roll off smoothly (C1) into (0, knee) and (1 - knee, 1) instead of clipping."""
+    k = np.float32(knee)
+    inner = np.clip(values, k, np.float32(1.0) - k)
+    values -= inner  # the excess d
+    scale = np.abs(values)
+    scale += k
+    values /= scale
+    values *= k
+    values += inner
     return values

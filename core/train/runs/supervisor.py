@@ -135,7 +135,7 @@ class RunSupervisor:
         return status.state
 
     def progress_text(self, key: str, reader: RunReader, percent: bool = True) -> str:
-        """'starting…', 'loading data…', 'step 40 of 100 (40.0 %)', '… · validating…' while the trainer validates."""
+        """'starting…', 'loading data…', 'step 40 of 100 (40.0 %)', with ' · validating…' while it validates."""
         state = self.state_of(key, reader)
         status = reader.status if state == "running" else None
         step, total = reader.progress()

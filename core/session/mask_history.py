@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import Union
 
-if TYPE_CHECKING:  # numpy loads with the first photo, not with the window
-    import numpy as np
+import numpy as np
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
 
@@ -37,8 +36,6 @@ class InvertEdit:
     label: str = "Invert mask"
 
     def apply(self, mask: np.ndarray, undo: bool) -> Rect:
-        import numpy as np
-
         np.subtract(255, mask, out=mask)
         return 0, 0, mask.shape[1], mask.shape[0]
 
@@ -102,8 +99,6 @@ class StrokeRecorder:
             if ax1 > ax0 and ay1 > ay0:
                 before[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = tile[ay0 - ty * t:ay1 - ty * t, ax0 - tx * t:ax1 - tx * t]
         self._tiles.clear()
-        import numpy as np
-
         if np.array_equal(before, after):
             return None
         return PatchEdit(self.label, (x0, y0, x1 - x0, y1 - y0), before, after)

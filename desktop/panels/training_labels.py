@@ -1,10 +1,10 @@
-"""A one-line label that elides its text to the width it is given, so a long run name never widens the panel."""
+"""Labels that never widen the training panel: one that elides its text (a long run name) and one that wraps."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QWidget
 
 MIN_CHARACTERS = 6
 
@@ -46,3 +46,11 @@ class ElidedLabel(QFrame):
         shown = self.fontMetrics().elidedText(self._text, self._mode, rect.width())
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
         painter.end()
+
+
+def wrapping_label(text: str = "") -> QLabel:
+    """A label that wraps to the width it is given and never asks for more."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
