@@ -83,8 +83,8 @@ def device_info(device: torch.device | str | None = None) -> DeviceInfo:
         return DeviceInfo(f"cuda:{index}", "cuda", props.name, int(total), int(free), tuple(precisions))
     if dev.type == "mps":
         return DeviceInfo("mps", "mps", "Apple GPU (Metal)", None, None, ("float32", "float16"))
-    total, free = _system_memory()
-    return DeviceInfo("cpu", "cpu", _cpu_name(), total, free, ("float32", "bfloat16"))
+    ram_total, ram_free = _system_memory()
+    return DeviceInfo("cpu", "cpu", _cpu_name(), ram_total, ram_free, ("float32", "bfloat16"))
 
 
 def list_devices() -> list[DeviceInfo]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -195,7 +196,7 @@ def file_lock(path: str | os.PathLike[str], timeout_s: float = 30.0) -> Iterator
         os.close(fd)
 
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only (mypy checks this form per platform)
     import msvcrt
 
     def _lock(fd: int) -> None:

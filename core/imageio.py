@@ -170,7 +170,7 @@ def _read_exif(im: Image.Image) -> bytes | None:
 def _orientation(im: Image.Image) -> int:
     try:
         value = int(im.getexif().get(ORIENTATION_TAG, 1))
-    except Exception:  # a damaged EXIF block must not stop the photo from opening
+    except Exception:  # noqa: BLE001  a damaged EXIF block must not stop the photo from opening
         return 1
     return value if 1 <= value <= 8 else 1
 
@@ -248,6 +248,7 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None, notes: list[str]) -> tuple[
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             dst = ImageCms.createProfile("sRGB")
             out = ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            assert out is not None  # None only with inPlace=True
             notes.append("CMYK converted to sRGB through its ICC profile")
             return out, None
         except (ImageCms.PyCMSError, OSError, ValueError):
@@ -422,7 +423,7 @@ def upright_exif(exif: bytes | None) -> bytes | None:
         parsed.load(exif)
         parsed[ORIENTATION_TAG] = 1
         return parsed.tobytes()
-    except Exception:  # unreadable EXIF is dropped rather than written back damaged
+    except Exception:  # noqa: BLE001  unreadable EXIF is dropped rather than written back damaged
         return None
 
 

@@ -104,6 +104,17 @@ def resolve(params: Sequence[Param], values: Mapping[str, Any] | None, owner: st
     return resolved
 
 
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    """KEY=VALUE texts (the command line's --param) as a dict; the engine's schema checks the values."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ParamError(f"--param takes KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
 def _parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,8 @@ class Photo:
         alpha = self.alpha if self.alpha is not None and self.alpha.shape == rgb.shape[:2] else None
         return Photo(rgb=rgb, alpha=alpha, meta=self.meta)
 
-    def with_meta(self, **changes: object) -> "Photo":
+    def with_meta(self, **changes: Any) -> "Photo":
+        """A new photo with some PhotoMeta fields replaced (dataclasses.replace checks the names)."""
         return Photo(rgb=self.rgb, alpha=self.alpha, meta=replace(self.meta, **changes))
 
     @classmethod

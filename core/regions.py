@@ -16,9 +16,26 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core.jobs import CancelToken, Progress, no_progress
-from core.warp import (EMPTY_BOX, IntBox, RegionError, Size, apply, as_matrix, box_transform, check_array,
-                       compose, crop_size, feather_weight, invert, paste_back, scaled, similarity_from_points,
-                       support_box, translation, warp_in)
+from core.warp import (
+    EMPTY_BOX,
+    IntBox,
+    RegionError,
+    Size,
+    apply,
+    as_matrix,
+    box_transform,
+    check_array,
+    compose,
+    crop_size,
+    feather_weight,
+    invert,
+    paste_back,
+    scaled,
+    similarity_from_points,
+    support_box,
+    translation,
+    warp_in,
+)
 
 __all__ = ["Region", "RegionError", "apply", "as_matrix", "box_transform", "check_array", "compose", "crop_size",
            "elliptical_weight", "feather_weight", "invert", "paste_back", "region_transform", "run_in_regions",

@@ -62,7 +62,8 @@ class AxisPlan:
 
 
 def run_tiled(net: Network, image: np.ndarray, *, input_range: ValueRange, output_range: ValueRange,
-              hole: np.ndarray | None = None, scale: int = 1, size_multiple: int = 1, tile: int = 512, overlap: int = 32,
+              hole: np.ndarray | None = None, scale: int = 1, size_multiple: int = 1, tile: int = 512,
+              overlap: int = 32,
               device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
               progress: Progress = no_progress, cancel: CancelToken | None = None,
               check_finite: bool = True) -> np.ndarray:

@@ -16,7 +16,7 @@ source's value range, so no overshoot) and bilinear back into the photo. OpenCV 
 from __future__ import annotations
 
 import math
-from typing import Sequence, Union
+from typing import Sequence, Union, cast
 
 import cv2
 import numpy as np
@@ -92,7 +92,7 @@ def _edge_scale(sx: float, sy: float) -> np.ndarray:
 
 
 def _pair(s: float | tuple[float, float]) -> tuple[float, float]:
-    sx, sy = (s, s) if np.isscalar(s) else s  # type: ignore[misc]
+    sx, sy = cast("tuple[float, float]", (s, s) if np.isscalar(s) else s)
     if not (float(sx) > 0 and float(sy) > 0 and math.isfinite(sx) and math.isfinite(sy)):
         raise RegionError(f"scale factors must be finite and positive, got {s!r}")
     return float(sx), float(sy)
@@ -316,7 +316,7 @@ def feather_weight(size: Size, feather: float) -> np.ndarray:
 
 
 def _resized_weight(weight: np.ndarray, w: int, h: int) -> np.ndarray:
-    a = np.asarray(weight, dtype=np.float32)
+    a: np.ndarray = np.asarray(weight, dtype=np.float32)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim != 2 or not np.all(np.isfinite(a)):

@@ -17,13 +17,14 @@ STYLE_SHEET = Path(__file__).resolve().parent.parent / "resources" / "dark.qss"
 
 
 def create_app(argv: Sequence[str] = ()) -> QApplication:
-    app = QApplication.instance() or QApplication(["restora", *argv])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(["restora", *argv])
     app.setApplicationName("Restora")
     app.setOrganizationName("Restora")
     app.setStyle("Fusion")
     if STYLE_SHEET.exists():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
-    return app  # type: ignore[return-value]
+    return app
 
 
 def run_app(paths: Sequence[str] = ()) -> int:

@@ -32,7 +32,6 @@ def measure_stroke(megapixels: float = 24.0, brush: float = 60.0, segments: int 
     from desktop.canvas.display import make_display
     from desktop.canvas.editor import EditorCanvas
 
-    app = QApplication.instance()
     canvas = EditorCanvas()
     canvas.resize(1280, 800)
     canvas.show()
@@ -40,7 +39,7 @@ def measure_stroke(megapixels: float = 24.0, brush: float = 60.0, segments: int 
     canvas.set_display(make_display(photo))
     if zoom is not None:
         canvas.set_zoom(zoom)
-    app.processEvents()
+    QApplication.processEvents()
     layer = canvas.mask_layer
     layer.brush_size = brush
     centre = canvas.center_scene_point()
@@ -82,6 +81,8 @@ def measure_engine_stalls(megapixels: float = 6.0, engine_id: str = "inpaint.tel
     engine = default_registry().get(engine_id)
     window.canvas.mask_layer.fill_rect((photo.width // 4, photo.height // 4, photo.width // 8, photo.height // 2))
     handle = window.run_engine(engine, {})
+    if handle is None:
+        raise SystemExit(f"{engine_id} did not start (the window refused the run).")
     report = measure_stalls_during(handle, timeout_s=300)
     window.close()
     return {"engine": engine_id, "megapixels": round(photo.width * photo.height / 1e6, 1), "state": handle.state,

@@ -20,9 +20,9 @@ def desktop_settings() -> QSettings:
 
 def recent_files(settings: QSettings) -> list[str]:
     value = settings.value(RECENT_KEY, [])
-    if isinstance(value, str):
+    if isinstance(value, str):  # an INI file gives one entry back as a plain string
         value = [value]
-    return [str(v) for v in (value or [])]
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 def add_recent(settings: QSettings, path: str | Path) -> list[str]:

@@ -9,8 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget, \
-    QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.canvas.compare import SideBySideView
 from desktop.canvas.editor import EditorCanvas
@@ -94,7 +102,8 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         self._training_panel: Any = None
         if importlib.util.find_spec(TRAINING_MODULE) is not None:
             self._training_host = QWidget()
-            QVBoxLayout(self._training_host).setContentsMargins(0, 0, 0, 0)
+            self._training_layout = QVBoxLayout(self._training_host)
+            self._training_layout.setContentsMargins(0, 0, 0, 0)
             self.tabs.addTab(self._training_host, "Training")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.dock = QDockWidget("Tools", self)
@@ -109,7 +118,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
 
         self.status = StatusWidgets(self.statusBar())
         self._device_label = self.status.device
-        self.actions: dict[str, Any] = {}
+        self.actions = {}  # declared in WindowParts (it shadows QWidget.actions() on purpose)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -211,10 +220,12 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        try:
-            self.canvas.set_brush_size(float(self.settings.value("mask/brush_size", 40)))
+        try:  # what the INI file holds (strs) is converted here; a value that does not convert is skipped
+            brush_size: Any = self.settings.value("mask/brush_size", 40)
+            self.canvas.set_brush_size(float(brush_size))
             self.mask_panel.restore_opacity(self.settings.value("mask/opacity"))  # never an invisible overlay
-            self.tabs.setCurrentIndex(int(self.settings.value("window/tab", 0)))
+            tab: Any = self.settings.value("window/tab", 0)
+            self.tabs.setCurrentIndex(int(tab))
         except (TypeError, ValueError):
             pass
 
@@ -255,15 +266,18 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
             self.first_paint.connect(lambda: QTimer.singleShot(0, lambda: self._tab_changed(self.tabs.currentIndex())))
             return
         self._training_loaded = True
+        width = self.dock.width()
         try:
             module = importlib.import_module(TRAINING_MODULE)
             panel = module.TrainingPanel(self._training_host, pool=self.pool)
             panel.use_model.connect(lambda name: self.refresh_engines(select_model=name))
             self._training_panel = panel
-        except Exception as e:  # a broken training panel must not break the editor
+        except Exception as e:  # noqa: BLE001  a broken training panel must not break the editor
             panel = QLabel(f"The training panel could not be loaded: {e}")
             panel.setWordWrap(True)
-        self._training_host.layout().addWidget(panel)
+        self._training_layout.addWidget(panel)
+        # A new page changes the dock's size hint; keep the width the user had (no jump on the first visit).
+        QTimer.singleShot(0, lambda: self.resizeDocks([self.dock], [width], Qt.Orientation.Horizontal))
 
     # --- dialogs ----------------------------------------------------------------------------------
     def open_model_manager(self):

@@ -5,13 +5,14 @@ versions are lost."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QEventLoop
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.kinds import IMAGE_SUFFIXES
 from desktop.settings_store import add_recent, clear_recent, recent_files
+from desktop.window_base import WindowParts
 from desktop.workers import JobHandle
 
 OPEN_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
@@ -22,7 +23,6 @@ SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 def _load_job(path: Path):
     def job(progress, cancel):
         from core.imageio import load_photo
-
         from desktop.canvas.display import make_display
 
         progress(0, 2, f"Reading {path.name}")
@@ -41,7 +41,7 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-class DocumentMixin:
+class DocumentMixin(WindowParts):
     # --- opening ------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         if not self.confirm_discard("opening another photo"):
@@ -117,8 +117,12 @@ class DocumentMixin:
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         files = recent_files(self.settings)
+
+        def opener(path: str) -> Callable[[], object]:
+            return lambda: self.open_path(path)
+
         for f in files:
-            self.recent_menu.addAction(f, lambda f=f: self.open_path(f))
+            self.recent_menu.addAction(f, opener(f))
         if files:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", lambda: clear_recent(self.settings))
@@ -234,9 +238,9 @@ class DocumentMixin:
         if version is None:
             return None
         label = version.title if version is not self.versions.original() else "copy"
+        quality: Any = self.settings.value("export/quality", 95)  # what the INI file holds (a str)
         dialog = ExportDialog(version.photo.meta.source_path, version.photo.meta.bit_depth, self, label=label,
-                              last_format=self.settings.value("export/format"),
-                              quality=int(self.settings.value("export/quality", 95) or 95))
+                              last_format=self.settings.value("export/format"), quality=int(quality or 95))
         if not dialog.exec():
             return None
         o = dialog.options()

@@ -8,11 +8,12 @@ from PySide6.QtWidgets import QToolBar, QToolButton, QWidget
 
 from desktop.canvas.tools import Tool
 from desktop.shortcuts import all_keys_for
+from desktop.window_base import WindowParts
 
 VIEW_SINGLE, VIEW_SPLIT, VIEW_SIDE = "single", "split", "side"
 
 
-class MenusMixin:
+class MenusMixin(WindowParts):
     """Builds `self.actions` (id -> QAction, with the shortcuts of desktop.shortcuts), the menus and the toolbar."""
 
     def _action(self, action_id: str, text: str, slot, checkable: bool = False) -> QAction:
@@ -41,7 +42,7 @@ class MenusMixin:
         a("brush_smaller", "Smaller brush", c.shrink_brush)
         a("brush_larger", "Larger brush", c.grow_brush)
         for tool in Tool:
-            a(f"tool_{tool.value}", tool.title, lambda _c=False, t=tool: c.set_tool(t), checkable=True)
+            a(f"tool_{tool.value}", tool.label, lambda _c=False, t=tool: c.set_tool(t), checkable=True)
         a("run", "&Run", self.restore_panel.run_button.click)
         a("cancel", "&Cancel job", self.cancel_run)
         a("fit", "&Fit", self._fit)
@@ -123,7 +124,7 @@ class MenusMixin:
             self._tool_button(bar, acts[i], text)
         bar.addSeparator()
         for tool in Tool:
-            b = self._tool_button(bar, acts[f"tool_{tool.value}"], tool.title)
+            b = self._tool_button(bar, acts[f"tool_{tool.value}"], tool.label)
             keys = all_keys_for(f"tool_{tool.value}")
             b.setToolTip(f"{tool.hint} ({keys[0]})" if keys else tool.hint)
         bar.addSeparator()

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from desktop.canvas.tools import Tool
+from desktop.window_base import WindowParts
 from desktop.workers import JobHandle
 
 
@@ -28,7 +29,7 @@ def version_label(engine: Any, params: dict[str, Any]) -> str:
     return engine.title + (f" ({', '.join(shown)})" if shown else "")
 
 
-class RunMixin:
+class RunMixin(WindowParts):
     def run_engine(self, engine, params: dict[str, Any]) -> JobHandle | None:
         from desktop.canvas.display import make_display
 
@@ -103,9 +104,9 @@ class RunMixin:
             h = running[0]
             done, total, _m = h.last_progress
             self.status.show_job(h.name + (f" (+{len(running) - 1})" if len(running) > 1 else ""), done, total)
-            if not getattr(h, "_status_connected", False):
-                h._status_connected = True
-                h.on(progress=lambda d, t, _m, h=h: self.status.show_job(h.name, d, t))
+            if not h.status_followed:
+                h.status_followed = True
+                h.on(progress=lambda d, t, _m: self.status.show_job(h.name, d, t))
         else:
             self.status.show_job("")
 

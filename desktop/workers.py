@@ -45,6 +45,7 @@ class JobHandle(QObject):
         self.error = ""
         self.last_progress: tuple[int, int, str] = (0, 0, "")
         self.delivered = False  # True once `finished` has reached the GUI thread (all results delivered)
+        self.status_followed = False  # True once the window's status bar shows its progress (window_run)
         self._callbacks: dict[str, list[Callable[..., Any]]] = {name: [] for name in CALLBACK_NAMES}
         # Only bound methods of the handle itself are connected: PySide can drop a lambda connected to one
         # object's signal when another object whose signal had a lambda from the same line is deleted.
@@ -141,7 +142,7 @@ class _Runner(QRunnable):
         except RestoraError as e:
             h.state, h.error = "failed", str(e)
             _emit(h.failed, str(e), traceback.format_exc())
-        except Exception as e:  # a bug in a job must reach the user as a message, not kill the app
+        except Exception as e:  # noqa: BLE001  a bug in a job must reach the user as a message, not kill the app
             h.state, h.error = "failed", f"{type(e).__name__}: {e}"
             _emit(h.failed, f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
         else:
@@ -197,8 +198,8 @@ class WorkerPool(QObject):
         return handle
 
     def _start(self, handle: JobHandle, fn: JobFn) -> None:
-        handle.on(started=lambda h=handle: self.job_started.emit(h))
-        self._pool.start(_Runner(handle, fn, lambda h=handle: self._runner_exited.emit(h)))
+        handle.on(started=lambda: self.job_started.emit(handle))
+        self._pool.start(_Runner(handle, fn, lambda: self._runner_exited.emit(handle)))
 
     def _on_runner_exited(self, handle: JobHandle) -> None:
         self._active.discard(handle)

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.batch import (BatchConflictError, BatchError, BatchListener, Shard, parse_shard, plan_batch,
-                        run_batch)
+from core.batch import BatchConflictError, BatchError, BatchListener, Shard, parse_shard, plan_batch, run_batch
 from core.engines.base import Engine, EngineResult, Requirements
 from core.errors import CancelledError
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.models.checkpoints import CheckpointError, UnsafeCheckpointError, read_state_dict
 from core.errors import RestoraError
+from core.models.checkpoints import CheckpointError, UnsafeCheckpointError, read_state_dict
 
 
 def _weights(seed: int = 0) -> dict[str, torch.Tensor]:

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 import main
+from core.engines.request import EngineRequest
 from core.errors import CancelledError
 from core.imageio import load_photo
-from core.engines.request import EngineRequest
 from tests.conftest import gradient_image
 
 

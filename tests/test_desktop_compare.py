@@ -97,7 +97,8 @@ def test_any_two_versions_can_be_compared(qtbot):
     assert window.versions.current is original and window.canvas.display is window.versions.display(original)
     window.set_view_mode("side")
     assert window.stack.currentWidget() is window.side_by_side
-    assert window.side_by_side.left.display is window.versions.display(v2) and window.side_by_side.right.display is window.versions.display(original)
+    assert window.side_by_side.left.display is window.versions.display(v2)
+    assert window.side_by_side.right.display is window.versions.display(original)
     window.set_view_mode("split")
     assert window.stack.currentWidget() is window.canvas and window.canvas.split_enabled
     assert np.allclose(v3.photo.rgb, original.photo.rgb ** 2)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from core.store import ModelStore
@@ -20,7 +19,6 @@ from core.store.catalog import CATALOG
 from desktop.dialogs.model_manager import CHECKPOINT_FILTER, ModelManagerDialog, human_size, is_checkpoint
 from desktop.workers import WorkerPool
 from tests.test_store import save_compact
-
 
 
 @dataclass

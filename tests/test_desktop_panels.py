@@ -265,7 +265,8 @@ def test_save_never_overwrites_the_original_without_confirmation(qtbot, tmp_path
     before = path.read_bytes()
     handle = window.open_path(path)
     qtbot.waitUntil(lambda: handle.delivered, timeout=5000)
-    window.versions.add(window.photo.with_rgb(1 - window.photo.rgb), window.versions.display(window.versions.current), "Inverted")
+    window.versions.add(window.photo.with_rgb(1 - window.photo.rgb), window.versions.display(window.versions.current),
+                        "Inverted")
     asked = []
     window.confirm_overwrite = lambda p: asked.append(p) or False
     assert window.save() is None and asked == [path] and path.read_bytes() == before
@@ -305,4 +306,5 @@ def test_shortcuts_dialog_lists_every_action(qtbot):
     keys = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
     for action in window.actions.values():
         if not action.shortcut().isEmpty():
-            assert action.shortcut().toString() in keys or action.shortcut().toString().replace("Return", "Return") in keys
+            shown = action.shortcut().toString()
+            assert shown in keys or shown.replace("Return", "Return") in keys

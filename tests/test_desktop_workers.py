@@ -10,8 +10,8 @@ import numpy as np
 from PySide6.QtCore import QThread
 
 from core.engines.base import Engine, EngineResult, Param
-from core.regions import Region
 from core.photo import Photo
+from core.regions import Region
 from desktop.responsiveness import measure_stalls_during
 from desktop.window import MainWindow
 from desktop.workers import WorkerPool

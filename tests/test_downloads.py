@@ -15,9 +15,9 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from core.store.downloads import ChecksumError, DownloadError, download, part_path
 from core.errors import CancelledError
 from core.jobs import CancelToken
+from core.store.downloads import ChecksumError, DownloadError, download, part_path
 
 
 @dataclass

@@ -28,7 +28,8 @@ def _png_header_claiming(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     idat_payload = zlib.compress(b"\x00" * 64)
-    idat = struct.pack(">I", len(idat_payload)) + b"IDAT" + idat_payload + struct.pack(">I", zlib.crc32(b"IDAT" + idat_payload))
+    crc = struct.pack(">I", zlib.crc32(b"IDAT" + idat_payload))
+    idat = struct.pack(">I", len(idat_payload)) + b"IDAT" + idat_payload + crc
     return b"\x89PNG\r\n\x1a\n" + chunk + idat
 
 

@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+from core.archs.spandrel_adapter import wrap_spandrel
 from core.archs.spec import ArchSpec
 from core.engines.base import ParamError
 from core.engines.model_engine import FaceModelNeedsFaceEngineError, ModelEngine, store_engines
 from core.engines.registry import EngineRegistry, register_all
+from core.engines.request import EngineRequest
 from core.errors import CancelledError
 from core.jobs import CancelToken
 from core.photo import Photo
-from core.archs.spandrel_adapter import wrap_spandrel
 from core.store import ModelStore
 from core.tensors import ZERO_ONE, from_model, to_model
-from core.engines.request import EngineRequest
 from tests.test_downloads import serve
 from tests.test_store import compact, save_compact
 
@@ -93,7 +93,8 @@ def test_cancel_stops_the_run(tmp_path: Path, rng: np.random.Generator):
     token = CancelToken()
     token.cancel()
     with pytest.raises(CancelledError):
-        ModelEngine(entry, store, device="cpu").run(EngineRequest(_photo(rng, 64, 64), params={"tile": 32}, cancel=token))
+        ModelEngine(entry, store, device="cpu").run(EngineRequest(_photo(rng, 64, 64), params={"tile": 32},
+                                                                  cancel=token))
 
 
 def test_store_engines_register_cleanly(tmp_path: Path):
@@ -167,8 +168,8 @@ def test_inpainting_model_gets_the_mask_and_changes_only_masked_pixels(
     keep = mask == 0
     assert np.array_equal(out[keep], photo.rgb[keep])
     with torch.no_grad():
-        expected = from_model(net(to_model(photo.rgb, ZERO_ONE), torch.from_numpy((mask > 0).astype(np.float32))[None, None]),
-                              ZERO_ONE)
+        hole = torch.from_numpy((mask > 0).astype(np.float32))[None, None]
+        expected = from_model(net(to_model(photo.rgb, ZERO_ONE), hole), ZERO_ONE)
     np.testing.assert_allclose(out[~keep], expected[~keep], atol=1e-5)
 
 

@@ -8,11 +8,19 @@ import torch
 from torch import nn
 
 import core.models.runner as inference
-from core.models.descriptor import ModelDescriptor, ModelFacts, SizeRule, first_output
 from core.errors import CancelledError, RestoraError
-from core.models.runner import (InferenceError, InferenceInputError, InferenceMemoryError, InferenceResult,
-                            is_out_of_memory, pick_precision, run_model, run_on_device)
 from core.jobs import CancelToken
+from core.models.descriptor import ModelDescriptor, ModelFacts, SizeRule, first_output
+from core.models.runner import (
+    InferenceError,
+    InferenceInputError,
+    InferenceMemoryError,
+    InferenceResult,
+    is_out_of_memory,
+    pick_precision,
+    run_model,
+    run_on_device,
+)
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE
 from core.tiling import NonFiniteOutputError, run_tiled
 

@@ -13,8 +13,14 @@ import torch.nn.functional as F
 
 from core.archs import identify as catalog
 from core.archs.gain_unet import GainUNet, build_from_state_dict
-from core.archs.gamma_net import (CONTRAST_RANGE, GAMMA_RANGE, GammaNet, apply_gamma_contrast,
-                                  apply_gamma_contrast_numpy, random_params)
+from core.archs.gamma_net import (
+    CONTRAST_RANGE,
+    GAMMA_RANGE,
+    GammaNet,
+    apply_gamma_contrast,
+    apply_gamma_contrast_numpy,
+    random_params,
+)
 from core.archs.zero_dce import ZeroDCE, apply_curves, curve_step
 from core.archs.zero_dce_pp import ZeroDCEPP
 from core.models.checkpoints import read_state_dict

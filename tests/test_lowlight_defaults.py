@@ -8,8 +8,8 @@ import pytest
 from core import paths
 from core.engines.lowlight import lowlight_engines
 from core.engines.registry import default_registry
-from core.photo import Photo
 from core.engines.request import EngineRequest
+from core.photo import Photo
 
 LEARNED_DEFAULTS = ("lowlight.zero_dce_pp", "lowlight.gain_unet", "lowlight.gamma_net")
 

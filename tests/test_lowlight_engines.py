@@ -18,14 +18,19 @@ from core.engines.lowlight import learned, lowlight_engines
 from core.engines.lowlight.clahe import clahe
 from core.engines.lowlight.classical import AutoGamma, ClaheLightness, Msrcr
 from core.engines.lowlight.common import gray_world, limit_exposure, mean_luminance
-from core.engines.lowlight.learned import (GainUNetEngine, GammaNetEngine, LearnedLowLightEngine, ZeroDCEEngine,
-                                           ZeroDCEPPEngine)
+from core.engines.lowlight.learned import (
+    GainUNetEngine,
+    GammaNetEngine,
+    LearnedLowLightEngine,
+    ZeroDCEEngine,
+    ZeroDCEPPEngine,
+)
 from core.engines.lowlight.weights import MissingWeightsError, WeightsError
 from core.engines.registry import EngineRegistry, register_all
+from core.engines.request import EngineRequest
 from core.errors import CancelledError
 from core.jobs import CancelToken
 from core.photo import Photo, PhotoMeta
-from core.engines.request import EngineRequest
 from tests.test_lowlight_archs import random_official_state_dict
 
 ENGINES = lowlight_engines()
@@ -190,7 +195,8 @@ def test_zero_dce_full_resolution_tiles_match_one_pass(weights_dir, rng, monkeyp
     rgb = dark_photo(rng, 70, 90)
     engine = make(ZeroDCEEngine, weights_dir)
     ticks: list[tuple[int, int]] = []
-    out = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD, progress=lambda d, t, m="": ticks.append((d, t)))).photo.rgb
+    out = engine.run(EngineRequest(Photo(rgb=rgb), params=NO_GUARD,
+                                   progress=lambda d, t, m="": ticks.append((d, t)))).photo.rgb
     np.testing.assert_allclose(out, _reference(engine.network(), rgb), atol=1e-5)
     assert len(ticks) >= 4 and ticks[-1][0] == ticks[-1][1]  # it really ran in tiles
 
@@ -247,7 +253,8 @@ def test_cancel_stops_a_tiled_run(weights_dir, rng, monkeypatch):
     token = CancelToken()
     engine = make(ZeroDCEEngine, weights_dir)
     with pytest.raises(CancelledError):
-        engine.run(EngineRequest(Photo(rgb=dark_photo(rng, 70, 90)), cancel=token, progress=lambda d, t, m="": token.cancel()))
+        engine.run(EngineRequest(Photo(rgb=dark_photo(rng, 70, 90)), cancel=token,
+                                 progress=lambda d, t, m="": token.cancel()))
 
 
 def test_auto_gamma_reaches_its_target_and_leaves_bright_photos(rng):
@@ -327,7 +334,8 @@ class CountingToken(CancelToken):
 def one_row_bands(monkeypatch):
     """Every banded step works one row at a time and checks the token before each band. Long steps then
     show up as many checks on a small photo."""
-    from core.engines.lowlight import clahe as clahe_module, classical, curves, retinex
+    from core.engines.lowlight import clahe as clahe_module
+    from core.engines.lowlight import classical, curves, retinex
 
     monkeypatch.setattr(curves, "CHECK_ELEMENTS", 1)
     monkeypatch.setattr(curves, "BAND_ELEMENTS", 1)

@@ -13,8 +13,16 @@ from core.cli import eval as eval_cli
 from core.engines.lowlight.classical import AutoGamma, ClaheLightness
 from core.engines.lowlight.learned import ZeroDCEPPEngine
 from core.engines.registry import EngineRegistry, register_all
-from core.evaluation.lowlight import (INPUT_ROW, EvaluationError, colourfulness, evaluate_pairs, evaluate_synthetic,
-                                      evaluate_unpaired, format_table, unpaired_metrics)
+from core.evaluation.lowlight import (
+    INPUT_ROW,
+    EvaluationError,
+    colourfulness,
+    evaluate_pairs,
+    evaluate_synthetic,
+    evaluate_unpaired,
+    format_table,
+    unpaired_metrics,
+)
 from core.imageio import save_photo
 from core.photo import Photo
 from tests.conftest import gradient_image

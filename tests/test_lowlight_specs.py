@@ -16,16 +16,16 @@ from core.archs import gain_unet, gamma_net
 from core.archs import identify as catalog
 from core.archs.gain_unet import GainUNet
 from core.archs.gamma_net import GammaNet
+from core.archs.identify import UnknownArchitectureError, identify
+from core.archs.image_unet import ImageUNet
 from core.archs.zero_dce import ZeroDCE
 from core.archs.zero_dce_pp import OFFICIAL_TEST_SCALE, ZeroDCEPP
-from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_export_info
 from core.engines.model_engine import ModelEngine
+from core.engines.request import EngineRequest
+from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_export_info
 from core.photo import Photo
-from core.archs.identify import UnknownArchitectureError, identify
 from core.store import ModelStore
 from core.tensors import from_model, to_model
-from core.archs.image_unet import ImageUNet
-from core.engines.request import EngineRequest
 from tests.test_store import compact
 
 

@@ -13,9 +13,22 @@ from hypothesis import strategies as st
 
 from core.errors import CancelledError
 from core.jobs import CancelToken
-from core.regions import (Region, RegionError, apply, box_transform, compose, elliptical_weight, feather_weight,
-                          invert, paste_back, region_transform, run_in_regions, scaled, similarity_from_points,
-                          warp_in)
+from core.regions import (
+    Region,
+    RegionError,
+    apply,
+    box_transform,
+    compose,
+    elliptical_weight,
+    feather_weight,
+    invert,
+    paste_back,
+    region_transform,
+    run_in_regions,
+    scaled,
+    similarity_from_points,
+    warp_in,
+)
 
 
 def smooth_photo(h: int = 60, w: int = 80) -> np.ndarray:

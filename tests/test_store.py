@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.archs.spec import ArchSpec
-from core.models.descriptor import ModelDescriptor, SizeRule
-from core.models.checkpoints import CheckpointError, UnsafeCheckpointError
 from core.archs.identify import UnknownArchitectureError, identify
+from core.archs.spec import ArchSpec
+from core.models.checkpoints import CheckpointError, UnsafeCheckpointError
+from core.models.descriptor import ModelDescriptor, SizeRule
 from core.store import ModelNotFoundError, ModelStore, StoreError
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, from_model, to_model
 from tests.test_downloads import serve

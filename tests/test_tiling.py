@@ -12,8 +12,7 @@ from torch import nn
 from core.errors import CancelledError, RestoraError
 from core.jobs import CancelToken
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, from_model, to_model
-from core.tiling import (NonFiniteOutputError, TilingError, axis_weights, choose_tile_size, plan_axis,
-                         run_tiled)
+from core.tiling import NonFiniteOutputError, TilingError, axis_weights, choose_tile_size, plan_axis, run_tiled
 
 RANGES = [ZERO_ONE, MINUS_ONE_ONE]
 TOLERANCE = 1.0 / 255.0

@@ -13,12 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.train.runs.commands import (FORM_KEYS, TrainArgsError, find_new_run, list_presets, parse_overrides,
-                                      resume_command, train_command)
+from core.train.runs.commands import (
+    FORM_KEYS,
+    TrainArgsError,
+    find_new_run,
+    list_presets,
+    parse_overrides,
+    resume_command,
+    train_command,
+)
 from core.train.runs.figures import ema_smooth, eta_seconds, format_duration, short_run_name
 from core.train.runs.reader import RunFolderError, RunReader, request_stop
 from core.train.runs.series import Series, parse_lines
-
 
 # --------------------------------------------------------------------------------------------------
 # A fake run folder, in the format the training engine writes (also used by the panel tests)

@@ -23,13 +23,14 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
+from core.archs.identify import UnknownArchitectureError
 from core.cli.train import main as train_main
 from core.engines.model_engine import ModelEngine
+from core.engines.request import EngineRequest
 from core.errors import RestoraError
 from core.imageio import load_photo
 from core.metrics import psnr
 from core.photo import Photo
-from core.archs.identify import UnknownArchitectureError
 from core.store import ModelStore
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, ValueRange, from_model, to_model
 from core.train import degradations
@@ -40,7 +41,6 @@ from core.train.presets.base import BuiltModel
 from core.train.presets.supervised import supervised_losses
 from core.train.runfolder import RunFolder
 from core.train.trainer import Trainer
-from core.engines.request import EngineRequest
 from tests.test_train_support import records, smooth_image, tiny_config, write_flat, write_pairs
 
 REPO = Path(__file__).resolve().parents[1]

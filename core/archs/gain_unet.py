@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +59,7 @@ class GainUNet(nn.Module):
         # Start as the identity: a small head and a bias that puts the gain at exactly 1.
         nn.init.normal_(self.head.weight, std=1e-3)
         share = (1.0 - self.gain_min) / (self.gain_max - self.gain_min)
+        assert self.head.bias is not None  # Conv2d's default bias=True
         nn.init.constant_(self.head.bias, math.log(share / (1.0 - share)))
 
     def predict_gain(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +110,8 @@ def load_descriptor(state_dict: StateDict, **options: float) -> ModelDescriptor:
     input, so tiles would each get their own idea of the scene's brightness. `options` (a training export's
     base, gain_min, gain_max) must agree with what the weights hold."""
     net = build_from_state_dict(state_dict)
-    built = {"base": int(net.enc1[0].weight.shape[0]), "gain_min": net.gain_min, "gain_max": net.gain_max}
+    first = cast(nn.Conv2d, net.enc1[0])
+    built = {"base": int(first.weight.shape[0]), "gain_min": net.gain_min, "gain_max": net.gain_max}
     check_options(ARCHITECTURE, options, built)
     net.eval()
     return ARCH_SPEC.describe(net, size=SizeRule("whole"), supports_half=True, supports_bfloat16=True)

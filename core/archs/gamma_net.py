@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Sequence
+from typing import Sequence, cast, overload
 
 import numpy as np
 import torch
@@ -48,6 +48,8 @@ def _logit_of(value: float, bounds: tuple[float, float]) -> float:
 class GammaNet(nn.Module):
     """forward(x_small in [0, 1]) -> N x 2 (gamma, contrast)."""
 
+    input_size: torch.Tensor  # a buffer (register_buffer below); declared so its type is known
+
     def __init__(self, features: int = 16, input_size: int = INPUT_SIZE) -> None:
         super().__init__()
         # The thumbnail side it is trained on, kept in the state dict so inference uses the same.
@@ -61,9 +63,10 @@ class GammaNet(nn.Module):
         )
         # Pooled features plus global luma statistics (mean, spread, dark share): brightness is the point.
         self.head = nn.Sequential(nn.Linear(4 * f + 3, 32), nn.LeakyReLU(0.1, inplace=True), nn.Linear(32, 2))
-        nn.init.normal_(self.head[-1].weight, std=1e-3)
+        out = cast(nn.Linear, self.head[-1])
+        nn.init.normal_(out.weight, std=1e-3)
         with torch.no_grad():
-            self.head[-1].bias.copy_(torch.tensor([_logit_of(1.0, GAMMA_RANGE), _logit_of(1.0, CONTRAST_RANGE)]))
+            out.bias.copy_(torch.tensor([_logit_of(1.0, GAMMA_RANGE), _logit_of(1.0, CONTRAST_RANGE)]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = self.features(x).mean(dim=(2, 3))
@@ -87,6 +90,16 @@ def _safe_pow(x: torch.Tensor, exponent: torch.Tensor) -> torch.Tensor:
     return torch.where(x > 0, torch.exp(exponent * torch.log(x.clamp_min(_TINY))), torch.zeros_like(x))
 
 
+@overload
+def apply_gamma_contrast(image: torch.Tensor,
+                         params: torch.Tensor | np.ndarray | Sequence[float]) -> torch.Tensor: ...
+
+
+@overload
+def apply_gamma_contrast(image: np.ndarray,
+                         params: torch.Tensor | np.ndarray | Sequence[float]) -> np.ndarray: ...
+
+
 def apply_gamma_contrast(image: torch.Tensor | np.ndarray,
                          params: torch.Tensor | np.ndarray | Sequence[float]) -> torch.Tensor | np.ndarray:
     """Gamma then S-curve contrast. torch: image N x C x H x W, params N x 2. NumPy: image H x W x C (or any
@@ -100,7 +113,8 @@ def apply_gamma_contrast(image: torch.Tensor | np.ndarray,
     return apply_gamma_contrast_numpy(image, params)
 
 
-def apply_gamma_contrast_numpy(image: np.ndarray, params: np.ndarray | Sequence[float]) -> np.ndarray:
+def apply_gamma_contrast_numpy(image: np.ndarray,
+                               params: torch.Tensor | np.ndarray | Sequence[float]) -> np.ndarray:
     """The NumPy version, float32, computed with as few full-size temporaries as possible."""
     gamma, contrast = (float(v) for v in np.asarray(params, dtype=np.float64).reshape(-1)[:2])
     y = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
@@ -145,9 +159,9 @@ def load_descriptor(state_dict: StateDict, **options: int) -> ModelDescriptor:
                                           "input_size": int(net.input_size)})
     net.eval()
 
-    def enhance(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def enhance(module: GammaNet, x: torch.Tensor) -> torch.Tensor:
         small = resize_for_prediction(x, int(module.input_size))
-        return apply_gamma_contrast(x, module(small))  # type: ignore[return-value]
+        return apply_gamma_contrast(x, module(small))
 
     return ARCH_SPEC.describe(net, size=SizeRule("whole"), forward=enhance)
 

@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 import torch
 
-from core.archs.spec import ArchSpec
 from core.archs.spandrel_adapter import SpandrelUnknownError, load_with_spandrel, wrap_spandrel
+from core.archs.spec import ArchSpec
 from core.kinds import TASKS
 from core.models.checkpoints import CheckpointError, ExportInfo, read_export_info, read_state_dict, tensor_summary
 from core.models.descriptor import ModelDescriptor

@@ -11,6 +11,8 @@ returned by forward are the network's r. For |r| <= 1 (tanh) every step maps [0,
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,14 +39,17 @@ def apply_curves(x: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
 
 def skip_body(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The seven-layer body shared by Zero-DCE and Zero-DCE++ (layers e_conv1..e_conv7), tanh at the end."""
-    x1 = F.relu(net.e_conv1(x))
-    x2 = F.relu(net.e_conv2(x1))
-    x3 = F.relu(net.e_conv3(x2))
-    x4 = F.relu(net.e_conv4(x3))
+    # nn.Module's attribute lookup is typed Tensor | Module; these are layers.
+    conv1, conv2, conv3, conv4, conv5, conv6, conv7 = (cast(nn.Module, getattr(net, f"e_conv{i}"))
+                                                       for i in range(1, 8))
+    x1 = F.relu(conv1(x))
+    x2 = F.relu(conv2(x1))
+    x3 = F.relu(conv3(x2))
+    x4 = F.relu(conv4(x3))
     # The symmetric skips of the paper: 3+4, 2+5, 1+6.
-    x5 = F.relu(net.e_conv5(torch.cat([x3, x4], 1)))
-    x6 = F.relu(net.e_conv6(torch.cat([x2, x5], 1)))
-    return torch.tanh(net.e_conv7(torch.cat([x1, x6], 1)))
+    x5 = F.relu(conv5(torch.cat([x3, x4], 1)))
+    x6 = F.relu(conv6(torch.cat([x2, x5], 1)))
+    return torch.tanh(conv7(torch.cat([x1, x6], 1)))
 
 
 class ZeroDCE(nn.Module):

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.archs.spec import ArchSpec, StateDict, layout_of, matches_layout
-from core.models.descriptor import ModelDescriptor, SizeRule
 from core.archs.zero_dce import curve_step, skip_body
+from core.models.descriptor import ModelDescriptor, SizeRule
 from core.tensors import ZERO_ONE
 
 CURVE_ITERATIONS = 8

@@ -147,7 +147,14 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def _both(a: Callable[[int, int, str], None], b: Progress | None) -> Callable[[int, int, str], None]:
+def _named(progress: Progress, name: str) -> Callable[[int, int, str], None]:
+    """The progress with the photo's name in front of each message (the name alone when there is none)."""
+    def report(done: int, total: int, message: str = "") -> None:
+        progress(done, total, f"{name}: {message}" if message else name)
+    return report
+
+
+def _both(a: Progress, b: Progress | None) -> Progress:
     if b is None:
         return a
 
@@ -182,8 +189,7 @@ def run_batch(plan: BatchPlan, engine: Any, params: Mapping[str, Any] | None = N
             break
         progress(position * STEPS, count * STEPS, item.name)
         own = listener.item_started(item, position, count)
-        scaled = ScaledProgress(lambda d, t, m="", n=item.name: progress(d, t, f"{n}: {m}" if m else n),
-                                position * STEPS, STEPS, count * STEPS)
+        scaled = ScaledProgress(_named(progress, item.name), position * STEPS, STEPS, count * STEPS)
         if _exists(item.target) and not overwrite:
             if skip_done:
                 report.skipped.append(item.target)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.benchmarks.engine import ROOT, synthetic_photo_pixels
+from core.benchmarks.engine import run_child, synthetic_photo_pixels
 from core.jobs import CancelToken
 
 # weights file -> (module, class): networks that can be built with seeded random weights
@@ -69,7 +67,8 @@ def _random_weights(engine: Any, folder: Path) -> Path | None:
 def _make_engine(engine_id: str, device: str | None, folder: Path) -> tuple[Any, bool]:
     from core.engines.registry import default_registry
 
-    engine = default_registry().create(engine_id, device=device)
+    # Any: a learned engine (the only kind _random_weights gives weights for) also takes `weights=`.
+    engine: Any = default_registry().create(engine_id, device=device)
     weights = _random_weights(engine, folder)
     if weights is None:
         return engine, False
@@ -163,20 +162,13 @@ def measure(engine_id: str, megapixels: float, *, afters: list[float] | None = N
             device: str | None = None, params: dict[str, str] | None = None,
             timeout: float = 1800) -> list[dict[str, Any]]:
     """measure_in_this_process in a child process; one row per cancel delay."""
-    afters = afters or [1.0]
-    cmd = [sys.executable, "-m", "core.benchmarks.cancel", "--engine", engine_id, "--megapixels", str(megapixels)]
-    for after in afters:
-        cmd += ["--after", str(after)]
+    extra: list[str] = []
+    for after in afters or [1.0]:
+        extra += ["--after", str(after)]
     if gaps:
-        cmd.append("--gaps")
-    if device:
-        cmd += ["--device", device]
-    for key, value in (params or {}).items():
-        cmd += ["--param", f"{key}={value}"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=os.environ.copy())
-    if done.returncode != 0:
-        return [{"engine": engine_id, "megapixels": megapixels, "error": done.stderr.strip()[-800:]}]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        extra.append("--gaps")
+    result = run_child("core.benchmarks.cancel", engine_id, megapixels, extra, device, params, timeout)
+    return [result] if isinstance(result, dict) else list(result)
 
 
 def main() -> int:
@@ -188,7 +180,7 @@ def main() -> int:
     parser.add_argument("--device")
     parser.add_argument("--param", action="append", default=[])
     args = parser.parse_args()
-    from core.cli.restore import parse_params
+    from core.params import parse_params
 
     rows = measure_in_this_process(args.engine, args.megapixels, args.device, parse_params(args.param),
                                    args.after or [1.0], args.gaps)

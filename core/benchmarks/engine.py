@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
         mask = None
         if needs_mask:
             mask = np.zeros(rgb.shape[:2], np.uint8)
-            h, w = mask.shape
+            h, w = rgb.shape[:2]
             mask[h // 3: h // 3 + h // 20, w // 4: w // 4 + w // 10] = 255
         return Photo(rgb=rgb), mask
 
@@ -89,7 +90,15 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
 def measure(engine_id: str, megapixels: float, *, device: str | None = None,
             params: dict[str, str] | None = None, timeout: float = 1200) -> dict[str, object]:
     """Run measure_in_this_process in a child process and return its figures."""
-    cmd = [sys.executable, "-m", "core.benchmarks.engine", "--engine", engine_id, "--megapixels", str(megapixels)]
+    result = run_child("core.benchmarks.engine", engine_id, megapixels, [], device, params, timeout)
+    return result if isinstance(result, dict) else {"engine": engine_id, "error": "no figures"}
+
+
+def run_child(module: str, engine_id: str, megapixels: float, extra: list[str], device: str | None,
+              params: dict[str, str] | None, timeout: float) -> Any:
+    """Run a benchmark module in a fresh process (clean memory figures) and return the JSON of its last
+    line, or {"engine", "megapixels", "error"} when it failed."""
+    cmd = [sys.executable, "-m", module, "--engine", engine_id, "--megapixels", str(megapixels), *extra]
     if device:
         cmd += ["--device", device]
     for key, value in (params or {}).items():
@@ -107,7 +116,7 @@ def main() -> int:
     parser.add_argument("--device")
     parser.add_argument("--param", action="append", default=[])
     args = parser.parse_args()
-    from core.cli.restore import parse_params
+    from core.params import parse_params
 
     print(json.dumps(measure_in_this_process(args.engine, args.megapixels, args.device, parse_params(args.param))))
     return 0

@@ -37,7 +37,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli.restore import parse_params
+    from core.params import parse_params
 
     sizes = args.megapixels or [12.0]
     rows: list[dict[str, Any]]

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from core.batch import BatchFailure, BatchItem, BatchListener, ItemOutcome
 from core.cli.progressbar import ProgressBar
 from core.errors import RestoraError
+from core.params import parse_params
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,16 +48,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip photos whose result already exists (results are written atomically, so an "
                         "existing one is complete); on by default with --shard, off otherwise")
     p.set_defaults(run=run)
-
-
-def parse_params(pairs: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise RestoraError(f"--param takes KEY=VALUE, got {pair!r}")
-        params[key.strip()] = value.strip()
-    return params
 
 
 def resolve_skip_done(skip_done: bool | None, sharded: bool, overwrite: bool) -> bool:

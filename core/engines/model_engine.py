@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from core.engines.base import Engine, EngineRequest, EngineResult, Param, Requirements, RequirementError
+from core.engines.base import Engine, EngineRequest, EngineResult, Param, RequirementError, Requirements
 from core.engines.model_regions import crop_boxes_around_mask, run_in_crops
 from core.masks import check_mask
 from core.models.descriptor import ModelDescriptor
@@ -131,7 +131,8 @@ class ModelEngine(Engine):
             margin = int(request.params.get("context", CROP_MARGIN.default))
             boxes = crop_boxes_around_mask(request.mask, margin)
             if not boxes:
-                return EngineResult(photo=photo.with_rgb(photo.rgb.copy()), notes=["The mask is empty: nothing to fill."])
+                return EngineResult(photo=photo.with_rgb(photo.rgb.copy()),
+                                    notes=["The mask is empty: nothing to fill."])
             rgb, notes = run_in_crops(self, photo.rgb, request.mask, boxes, runtime, options, request, margin=0.0)
         else:
             rgb, notes = self.run_whole(photo.rgb, request.mask, runtime, options, request)

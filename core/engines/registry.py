@@ -7,6 +7,7 @@ loading any weights. `create(id, device)` makes a fresh engine to run.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Callable, Iterable, Union
 
 from core.engines.base import Engine
@@ -60,11 +61,12 @@ class EngineRegistry:
     def list(self, task: str | None = None) -> list[Engine]:
         return [e for e in self._engines.values() if task is None or e.task == task]
 
-    def available(self, task: str | None = None) -> list[Engine]:
+    # `list` below means the builtin: inside the class body the name is the method above.
+    def available(self, task: str | None = None) -> builtins.list[Engine]:
         """The engines that can run now (a learned engine without any weights cannot)."""
         return [e for e in self.list(task) if e.unavailable() is None]
 
-    def ids(self) -> list[str]:
+    def ids(self) -> builtins.list[str]:
         return list(self._engines)
 
     def __contains__(self, engine_id: object) -> bool:
@@ -89,7 +91,8 @@ def builtin_engines(store: Any = None) -> list[Registrable]:
     from core.engines.lowlight.learned import LearnedLowLightEngine
 
     made: list[Registrable] = []
-    for engine in [*lowlight_engines(), OpenCVInpaint]:
+    engines: list[type[Engine]] = [*lowlight_engines(), OpenCVInpaint]
+    for engine in engines:
         if isinstance(engine, type) and issubclass(engine, LearnedLowLightEngine):
             made.append(functools.partial(engine, store=store))
         else:

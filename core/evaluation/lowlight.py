@@ -70,11 +70,11 @@ def exposure(rgb: np.ndarray) -> float:
 
 
 def highlight_clipped(rgb: np.ndarray) -> np.ndarray:
-    return (rgb >= HIGHLIGHT_CLIP).any(axis=2)
+    return np.any(rgb >= HIGHLIGHT_CLIP, axis=2)
 
 
 def shadow_clipped(rgb: np.ndarray) -> np.ndarray:
-    return (rgb <= SHADOW_CLIP).all(axis=2)
+    return np.all(rgb <= SHADOW_CLIP, axis=2)
 
 
 def colourfulness(rgb: np.ndarray) -> float:

@@ -23,7 +23,6 @@ import torch
 from core.errors import RestoraError
 from core.kinds import CHECKPOINT_SUFFIXES
 
-
 # Where training code keeps the weights inside a checkpoint, best choice first: EMA weights are the ones
 # released models are evaluated with ('params_ema' over 'params', 'g_ema' over 'generator').
 CONTAINER_KEYS = ("params_ema", "params-ema", "g_ema", "params", "state_dict", "model_state_dict",

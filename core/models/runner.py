@@ -17,10 +17,10 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 import torch
 
-from core.models.descriptor import ModelDescriptor
 from core.devices import select_device, supports_precision
 from core.errors import RestoraError
 from core.jobs import CancelToken, Progress, no_progress
+from core.models.descriptor import ModelDescriptor
 from core.tiling import NonFiniteOutputError, choose_tile_size, run_tiled
 
 MIN_TILE = 128  # out-of-memory retries halve the tile down to this, then move to the CPU

@@ -10,8 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core.masks import (check_mask, fill_polygon, fill_rect, grow_mask, paint_segment, read_mask_levels,
-                        segment_rect, shrink_mask, write_mask_levels)
+from core.masks import (
+    check_mask,
+    fill_polygon,
+    fill_rect,
+    grow_mask,
+    paint_segment,
+    read_mask_levels,
+    segment_rect,
+    shrink_mask,
+    write_mask_levels,
+)
 from core.session.events import Events
 from core.session.mask_history import Edit, InvertEdit, MaskHistory, StrokeRecorder, patch_edit
 

@@ -97,7 +97,8 @@ class StrokeRecorder:
             ax0, ay0 = max(x0, tx * t), max(y0, ty * t)
             ax1, ay1 = min(x1, tx * t + tile.shape[1]), min(y1, ty * t + tile.shape[0])
             if ax1 > ax0 and ay1 > ay0:
-                before[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = tile[ay0 - ty * t:ay1 - ty * t, ax0 - tx * t:ax1 - tx * t]
+                src = tile[ay0 - ty * t:ay1 - ty * t, ax0 - tx * t:ax1 - tx * t]
+                before[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = src
         self._tiles.clear()
         if np.array_equal(before, after):
             return None

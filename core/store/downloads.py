@@ -72,7 +72,7 @@ def _fetch(url: str, part: Path, offset: int, size: int | None, progress: Progre
     headers = {"User-Agent": f"Restora/{core.__version__}", "Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
-    request = urllib.request.Request(url, headers=headers)
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310  (only http/https, checked above)
     host = urlsplit(url).netloc
     try:
         response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310  (scheme checked above)

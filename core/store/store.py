@@ -7,11 +7,14 @@ refused before it is read.
 
 from __future__ import annotations
 
+import builtins
 import re
 import shutil
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import Mapping
 
 import torch
@@ -23,8 +26,7 @@ from core.jobs import CancelToken, Progress, no_progress
 from core.kinds import CHECKPOINT_SUFFIXES
 from core.models.checkpoints import CheckpointError
 from core.models.descriptor import ModelDescriptor
-from core.store.manifest import MANIFEST, ModelEntry, is_plain_file_name, now_iso, read_manifest, \
-    write_manifest
+from core.store.manifest import MANIFEST, ModelEntry, is_plain_file_name, now_iso, read_manifest, write_manifest
 
 
 class StoreError(RestoraError):
@@ -50,6 +52,7 @@ class ModelStore:
         except OSError as e:
             raise StoreError(f"The model store folder {self.root} cannot be created: {e.strerror or e}.") from None
         self._lock = threading.RLock()
+        self._depth = 0  # how deeply this thread holds _lock (_StoreLock takes the file lock at depth 1)
         self._verified: dict[str, tuple[int, int]] = {}  # file -> (mtime_ns, size) whose SHA-256 was checked
         self.problems: list[str] = []  # what the last read of the manifest could not use, in words
         for leftover in leftover_temp_files(self.root, older_than_s=3600):
@@ -75,7 +78,8 @@ class ModelStore:
         e = self.get(entry) if isinstance(entry, str) else entry
         return self.root / e.file
 
-    def find(self, architecture: str) -> list[ModelEntry]:
+    # `list` below means the builtin: inside the class body the name is the method above.
+    def find(self, architecture: str) -> builtins.list[ModelEntry]:
         """The models of one architecture (e.g. every imported Zero-DCE)."""
         return [e for e in self.list() if e.architecture == architecture]
 
@@ -219,17 +223,17 @@ class ModelStore:
                                    str(item.get("source") or "imported") if item.get("source") in
                                    ("imported", "downloaded", "trained") else "imported", item.get("catalog_id"))
         described = {e.file for e in entries.values()}
-        for file in sorted(self.root.iterdir()):
-            if (file.name in described or file.name.startswith(".") or not file.is_file()
-                    or file.suffix.lower() not in CHECKPOINT_SUFFIXES):
+        for found in sorted(self.root.iterdir()):
+            if (found.name in described or found.name.startswith(".") or not found.is_file()
+                    or found.suffix.lower() not in CHECKPOINT_SUFFIXES):
                 continue
             try:
-                ident = identify_file(file)
+                ident = identify_file(found)
             except CheckpointError:
                 continue  # not a model Restora can use: leave the file alone, list nothing for it
-            digest, size = hash_file(file)
-            name = _unique_name(_clean_name(file.stem), entries, None, "")
-            entries[name] = _entry(name, file.name, ident, digest, size, "", "imported", None)
+            digest, size = hash_file(found)
+            name = _unique_name(_clean_name(found.stem), entries, None, "")
+            entries[name] = _entry(name, found.name, ident, digest, size, "", "imported", None)
         try:
             self._write(entries)
         except OSError as e:
@@ -249,12 +253,12 @@ class _StoreLock:
 
     def __init__(self, store: ModelStore) -> None:
         self._store = store
-        self._file_cm = None
+        self._file_cm: AbstractContextManager[None] | None = None
 
     def __enter__(self) -> None:
         store = self._store
         store._lock.acquire()
-        store._depth = getattr(store, "_depth", 0) + 1
+        store._depth += 1
         if store._depth == 1:
             try:
                 self._file_cm = file_lock(store.root)
@@ -264,11 +268,12 @@ class _StoreLock:
                 store._lock.release()
                 raise
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         store = self._store
         try:
             if self._file_cm is not None:
-                self._file_cm.__exit__(*exc)
+                self._file_cm.__exit__(exc_type, exc, tb)
         finally:
             store._depth -= 1
             store._lock.release()

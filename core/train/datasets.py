@@ -9,7 +9,7 @@ tensors in [0, 1]: "input", "target" (absent for zero-reference data) and "mask"
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -63,6 +63,14 @@ def matched_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
 
 def _rgb(path: Path) -> np.ndarray:
     return load_photo(path).rgb
+
+
+_T = TypeVar("_T")
+
+
+def _range(values: Sequence[_T]) -> tuple[_T, _T]:
+    """A config range (a list of two; reading the config checked the length) as a (low, high) pair."""
+    return values[0], values[1]
 
 
 def _chw(image: np.ndarray) -> torch.Tensor:
@@ -145,7 +153,7 @@ class InpaintDataset(FolderDataset):
         rng = self.rng(index)
         (image,) = self.crop([_rgb(self.files[index])], rng)
         d = self.data
-        hole = random_mask(d.crop, d.crop, rng, strokes=tuple(d.mask_strokes), boxes=tuple(d.mask_boxes),
+        hole = random_mask(d.crop, d.crop, rng, strokes=_range(d.mask_strokes), boxes=_range(d.mask_boxes),
                            max_fraction=d.mask_max_fraction)
         m = (hole > 0).astype(np.float32)[:, :, None]
         # Holes are mid-grey: neutral in either value range, so a residual network starts in range.
@@ -161,9 +169,9 @@ class FacePairDataset(FolderDataset):
         if self.train and self.data.flips and rng.random() < 0.5:
             face = face[:, ::-1]
         d = self.data
-        low = deg.degrade_face(np.ascontiguousarray(face), rng, blur_sigma=tuple(d.blur_sigma),
-                               downscale=tuple(d.downscale), noise_sigma=tuple(d.noise_sigma),
-                               jpeg_quality=tuple(d.jpeg_quality))
+        low = deg.degrade_face(np.ascontiguousarray(face), rng, blur_sigma=_range(d.blur_sigma),
+                               downscale=_range(d.downscale), noise_sigma=_range(d.noise_sigma),
+                               jpeg_quality=_range(d.jpeg_quality))
         return {"input": _chw(low), "target": _chw(face)}
 
 

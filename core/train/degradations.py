@@ -92,4 +92,6 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     if not ok:
         return image
     decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:  # as a failed encode: leave the image as it was
+        return image
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0

@@ -10,6 +10,7 @@ Losses that compare images take tensors in the model's declared output range; th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -177,6 +178,9 @@ class PerceptualLoss(nn.Module):
     stack alone, "N.*"), as .pth/.pt (read with weights_only=True) or .safetensors.
     """
 
+    mean: torch.Tensor  # buffers (register_buffer below); declared so their types are known
+    std: torch.Tensor
+
     def __init__(self, weights_path: str | Path, layers: tuple[str, ...] = tuple(_VGG16_FEATURE_LAYERS),
                  value_range: ValueRange = ZERO_ONE) -> None:
         super().__init__()
@@ -215,7 +219,8 @@ class PerceptualLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             target_feats = self._feats(target)
-        return sum(F.l1_loss(p, t) for p, t in zip(self._feats(pred), target_feats))
+        # A tensor, never sum()'s start value 0: there is at least one layer (max() in __init__ saw one).
+        return cast(torch.Tensor, sum(F.l1_loss(p, t) for p, t in zip(self._feats(pred), target_feats)))
 
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -12,7 +12,7 @@ def random_mask(height: int, width: int, rng: np.random.Generator, *, strokes: t
                 boxes: tuple[int, int] = (0, 2), max_fraction: float = 0.5, tries: int = 8) -> np.ndarray:
     """A mask with between strokes[0]..strokes[1] strokes and boxes[0]..boxes[1] boxes, never empty,
     and covering at most max_fraction of the image (redrawn up to `tries` times, then thinned)."""
-    mask = np.zeros((height, width), np.uint8)
+    mask: np.ndarray = np.zeros((height, width), np.uint8)
     for _ in range(max(1, tries)):
         mask = np.zeros((height, width), np.uint8)
         for _ in range(int(rng.integers(strokes[0], strokes[1] + 1))):

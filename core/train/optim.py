@@ -62,8 +62,8 @@ class EMA:
         for name, shadow in self.module.named_parameters():
             shadow.lerp_(current[name].detach().to(shadow.dtype), 1.0 - self.decay)
         current_buffers = dict(module.named_buffers())
-        for name, shadow in self.module.named_buffers():
-            shadow.copy_(current_buffers[name])
+        for name, shadow_buffer in self.module.named_buffers():
+            shadow_buffer.copy_(current_buffers[name])
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return self.module.state_dict()

@@ -16,9 +16,22 @@ import torch
 
 from core.fileio import atomic_produce, atomic_write
 from core.train.runs import layout
-from core.train.runs.layout import (BEST_EXPORT, CHECKPOINTS_DIR, CONFIG_FILE, METRICS_FILE, PREVIEWS_DIR,
-                                    STATES, STATUS_FILE, STOP_FILE, TENSORBOARD_DIR, RunFolderError, checkpoint_name,
-                                    is_run_folder, preview_file_name, preview_folder_name)
+from core.train.runs.layout import (
+    BEST_EXPORT,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    METRICS_FILE,
+    PREVIEWS_DIR,
+    STATES,
+    STATUS_FILE,
+    STOP_FILE,
+    TENSORBOARD_DIR,
+    RunFolderError,
+    checkpoint_name,
+    is_run_folder,
+    preview_file_name,
+    preview_folder_name,
+)
 
 __all__ = ["CONFIG_FILE", "METRICS_FILE", "STATES", "STATUS_FILE", "STOP_FILE", "RunFolder", "RunFolderError",
            "TensorBoardLog", "atomic_torch_save", "is_run_folder", "new_run_dir", "preview_folder_name"]

@@ -20,15 +20,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, cast
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from core.archs.spec import layout_mismatch, layout_of
-from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict
 from core.metrics import psnr_per_image, ssim_tensor
+from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_dict
 from core.tensors import ZERO_ONE, check_range, from_model, from_model_tensor, to_model
 from core.train import distributed as dist_utils
 from core.train.config import MONITORS, ConfigError, RunConfig, config_to_toml
@@ -38,8 +38,14 @@ from core.train.optim import EMA, LRSchedule, adamw, set_lr
 from core.train.presets import get_preset
 from core.train.presets.base import Batch, ModelOutput, StepContext
 from core.train.runfolder import RunFolder, RunFolderError, TensorBoardLog
-from core.train.runs.layout import (PHASE_LOADING, PHASE_STARTING, PHASE_TRAINING, PHASE_VALIDATING,
-                                    STATUS_EVERY_S, preview_relpath)
+from core.train.runs.layout import (
+    PHASE_LOADING,
+    PHASE_STARTING,
+    PHASE_TRAINING,
+    PHASE_VALIDATING,
+    STATUS_EVERY_S,
+    preview_relpath,
+)
 
 CHECKPOINT_FORMAT = 1
 Echo = Callable[[str], None]
@@ -51,6 +57,11 @@ class RunResult:
     message: str
     step: int
     run_dir: Path
+
+
+def _sum_terms(terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The total of loss terms (never empty here, so a tensor and not sum()'s start value 0)."""
+    return cast(torch.Tensor, sum(terms.values()))
 
 
 def _stdout(line: str) -> None:
@@ -120,10 +131,11 @@ class Trainer:
         self.built = built
         # channels_last: 2-3x faster convolutions on CPU (oneDNN) and on tensor-core GPUs; the input batches
         # follow in _to_model, otherwise every conv converts layouts back and forth.
-        self.generator = built.generator.to(dev, memory_format=torch.channels_last)
+        # torch's stubs lack Module.to(device, memory_format=...), which it accepts (it passes both to Tensor.to).
+        self.generator = built.generator.to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]
         if cfg.gan.enabled and built.discriminator is None:
             raise ConfigError(f"gan.enabled is set but the preset {cfg.preset!r} has no discriminator.")
-        self.discriminator = (built.discriminator.to(dev, memory_format=torch.channels_last)
+        self.discriminator = (built.discriminator.to(dev, memory_format=torch.channels_last)  # type: ignore[call-overload]
                               if (cfg.gan.enabled and built.discriminator) else None)
         self.ema = EMA(self.generator, cfg.optim.ema_decay) if cfg.optim.ema_decay > 0 else None
         o, total = cfg.optim, cfg.train.max_steps
@@ -193,7 +205,7 @@ class Trainer:
         cfg = self.cfg
         b = self._to_model(batch)
         set_lr(self.g_opt, self.g_sched.lr(self.step))
-        if self.d_opt is not None:
+        if self.d_opt is not None and self.d_sched is not None:  # both or neither (_build)
             set_lr(self.d_opt, self.d_sched.lr(self.step))
         d_only = self.discriminator is not None and self.step < self.d_warmup_steps
         logged: dict[str, torch.Tensor] = {}
@@ -204,9 +216,9 @@ class Trainer:
             else:
                 out = self.preset.forward(self.g_train, b, self.built)
 
-        if self.discriminator is not None:
+        if self.discriminator is not None and self.d_opt is not None:  # both or neither (_build)
             d_terms = self._discriminator_terms(b["target"], out.image.detach())
-            d_total = sum(d_terms.values())
+            d_total = _sum_terms(d_terms)
             bad = self._nonfinite("discriminator", d_total, d_terms)
             if bad:
                 return bad
@@ -223,7 +235,7 @@ class Trainer:
                     g_terms["adversarial"] = cfg.gan.weight * self._adversarial_term(out.image)
             if not g_terms:
                 raise ConfigError(f"Every loss weight of preset {cfg.preset!r} is 0: nothing to train.")
-            g_total = sum(g_terms.values())
+            g_total = _sum_terms(g_terms)
             bad = self._nonfinite("generator", g_total, g_terms)
             if bad:
                 return bad
@@ -241,6 +253,7 @@ class Trainer:
 
     def _discriminator_terms(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         g = self.cfg.gan
+        assert self.discriminator is not None and self.d_train is not None  # called only with a discriminator
         self.discriminator.requires_grad_(True)
         with self._autocast():
             logits = self.d_train(torch.cat([real, fake], 0)).float()
@@ -258,6 +271,7 @@ class Trainer:
 
     def _adversarial_term(self, fake: torch.Tensor) -> torch.Tensor:
         """The generator's GAN loss through a frozen discriminator (no discriminator gradients)."""
+        assert self.d_train is not None  # called only with a discriminator
         plain = dist_utils.unwrap(self.d_train)
         plain.requires_grad_(False)
         try:
@@ -277,7 +291,8 @@ class Trainer:
         if not bad:
             return ""
         detail = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in terms.items())
-        return (f"The {which} loss became {float(total.detach()):.4g} at step {self.step + 1} ({detail or 'no terms'}); "
+        value = float(total.detach())
+        return (f"The {which} loss became {value:.4g} at step {self.step + 1} ({detail or 'no terms'}); "
                 f"the run stopped before that update. Lower the learning rate or check the data.")
 
     # ------------------------------------------------------------------------------------- validation
@@ -515,7 +530,7 @@ class Trainer:
             try:
                 step = torch.load(latest, map_location="cpu", weights_only=True)["step"]
                 return f" checkpoints/latest.pt keeps step {step}, the last good state."
-            except Exception:  # the note is a courtesy; the checkpoint itself was not touched
+            except Exception:  # noqa: BLE001  the note is a courtesy; the checkpoint itself was not touched
                 return " checkpoints/latest.pt keeps the last good state."
         return " No checkpoint had been written yet."
 
@@ -559,7 +574,7 @@ class Trainer:
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
 
         def handler(signum: int, frame: Any) -> None:
             if self._signal_stop and signum == signal.SIGINT:
@@ -596,7 +611,9 @@ def load_initial_weights(network: torch.nn.Module, path: str | Path) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    # legacy=True (the default) gives the tuple; NumPy's stubs pick the dict overload for a call without it.
+    kind, keys, pos, has_gauss, cached = cast("tuple[str, np.ndarray, int, int, float]",
+                                              np.random.get_state(legacy=True))
     version, py_state, gauss = random.getstate()
     state = {
         "torch": torch.get_rng_state(),

@@ -3,7 +3,7 @@ before/after divider. It emits signals; the window decides what they mean."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QWidget
 
@@ -127,7 +127,7 @@ class EditorCanvas(PhotoView):
             self.before_item.setVisible(False)
         self.viewport().update()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802 (Qt passes a QRectF)
         if not (self.split_enabled and self.display is not None and not self.showing_original):
             return
         h = self.display.height

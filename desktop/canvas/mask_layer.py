@@ -47,7 +47,8 @@ class MaskLayer(QObject):
         for off in self._unsubscribe:
             off()
         self.doc = doc
-        self._unsubscribe = [doc.events.on("changed", self._repaint), doc.events.on("history", self.history_changed.emit)]
+        self._unsubscribe = [doc.events.on("changed", self._repaint),
+                             doc.events.on("history", self.history_changed.emit)]
         self._rewrap()
         self.history_changed.emit()
         h, w = doc.shape

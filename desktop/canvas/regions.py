@@ -12,6 +12,12 @@ Rect = tuple[int, int, int, int]
 HANDLE_PX = 10  # screen pixels around the bottom-right corner that resize instead of move
 
 
+def _box(rect: Rect) -> tuple[float, float, float, float]:
+    """A canvas rectangle (x, y, w, h) as a Region's box."""
+    x, y, w, h = rect
+    return float(x), float(y), float(w), float(h)
+
+
 class RegionBox(QGraphicsRectItem):
     """A movable, resizable box; geometry lives in rect() with the item at the origin."""
 
@@ -95,14 +101,14 @@ class RegionsLayer(QObject):
         from core.regions import Region
 
         kind = "user" if source == "user" else "detected"
-        self.faces.set([Region(tuple(float(v) for v in r), source=kind) for r in regions])
+        self.faces.set([Region(_box(r), source=kind) for r in regions])
 
     def add(self, rect: Rect, source: str = "user") -> RegionBox | None:
         from core.regions import Region
 
         if rect[2] < 2 or rect[3] < 2:
             return None
-        self.faces.add(Region(tuple(float(v) for v in rect), source="user" if source == "user" else "detected"))
+        self.faces.add(Region(_box(rect), source="user" if source == "user" else "detected"))
         return self.boxes[-1] if self.boxes else None
 
     def remove_selected(self) -> int:
@@ -124,7 +130,7 @@ class RegionsLayer(QObject):
         import dataclasses
 
         current = self.faces.regions
-        updated = [dataclasses.replace(r, box=tuple(float(v) for v in b.box())) if i < len(current) else r
+        updated = [dataclasses.replace(r, box=_box(b.box())) if i < len(current) else r
                    for i, (r, b) in enumerate(zip(current, self.boxes))]
         self.faces.set(updated)
 

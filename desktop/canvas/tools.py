@@ -14,7 +14,7 @@ class Tool(str, Enum):
     BOX = "box"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:  # not `title`: that is str.title(), which a str Enum keeps
         return TOOL_INFO[self][0]
 
     @property

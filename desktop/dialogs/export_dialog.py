@@ -6,8 +6,22 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
 SIXTEEN_BIT = ("PNG", "TIFF")
@@ -77,11 +91,11 @@ class ExportDialog(QDialog):
         self.quality.setRange(1, 100)
         self.quality.setValue(int(min(max(quality, 1), 100)))
         self.quality.setToolTip("JPEG and WebP quality; 90 and above also keeps full colour resolution in JPEG.")
-        self.depth = QComboBox()
-        self.depth.addItem("Same as the original", None)
-        self.depth.addItem("8 bits per channel", 8)
-        self.depth.addItem("16 bits per channel", 16)
-        self.depth.setToolTip(f"The original has {bit_depth} bits per channel. 16-bit needs PNG or TIFF.")
+        self.depth_combo = QComboBox()
+        self.depth_combo.addItem("Same as the original", None)
+        self.depth_combo.addItem("8 bits per channel", 8)
+        self.depth_combo.addItem("16 bits per channel", 16)
+        self.depth_combo.setToolTip(f"The original has {bit_depth} bits per channel. 16-bit needs PNG or TIFF.")
         self.keep_metadata = QCheckBox("Keep colour profile and EXIF")
         self.keep_metadata.setChecked(True)
         self.warning = QLabel()
@@ -91,7 +105,7 @@ class ExportDialog(QDialog):
         form.addRow("File", path_row)
         form.addRow("Format", self.format)
         form.addRow("Quality", self.quality)
-        form.addRow("Bit depth", self.depth)
+        form.addRow("Bit depth", self.depth_combo)
         form.addRow("", self.keep_metadata)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -113,7 +127,7 @@ class ExportDialog(QDialog):
                 wanted = suggested  # still the suggested name: keep it free in the new format too
         self.path.setText(str(wanted))
         self.quality.setEnabled(fmt in LOSSY)
-        self.depth.setEnabled(fmt in SIXTEEN_BIT)
+        self.depth_combo.setEnabled(fmt in SIXTEEN_BIT)
         self._update_warning()
 
     def _update_warning(self) -> None:
@@ -154,5 +168,5 @@ class ExportDialog(QDialog):
     def options(self) -> ExportOptions:
         fmt = self.format.currentText()
         return ExportOptions(path=Path(self.path.text()).expanduser(), quality=self.quality.value(),
-                             bit_depth=self.depth.currentData() if fmt in SIXTEEN_BIT else None,
+                             bit_depth=self.depth_combo.currentData() if fmt in SIXTEEN_BIT else None,
                              keep_metadata=self.keep_metadata.isChecked())

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QGuiApplication
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.shortcuts import SHORTCUTS, Shortcut
 
@@ -55,7 +63,9 @@ class ShortcutsDialog(QDialog):
         for group, shortcuts in grouped():
             row = self._add_row(group, "")
             self.table.setSpan(row, 0, 1, 2)
-            self.table.item(row, 0).setFont(bold)
+            heading = self.table.item(row, 0)  # the item _add_row just set
+            if heading is not None:
+                heading.setFont(bold)
             for s in shortcuts:
                 for keys in s.all_keys:  # one row per key, so each can be found in the Keys column
                     self._add_row(keys, s.title)
@@ -71,8 +81,8 @@ class ShortcutsDialog(QDialog):
 
     def _size_to_screen(self) -> None:
         width, height = PREFERRED_SIZE
-        screen = (self.parentWidget().screen() if self.parentWidget() is not None
-                  else QGuiApplication.primaryScreen())
+        parent = self.parentWidget()
+        screen = parent.screen() if parent is not None else QGuiApplication.primaryScreen()
         if screen is not None:
             room = screen.availableGeometry()
             width = min(width, int(room.width() * SCREEN_SHARE))

@@ -4,8 +4,19 @@ Every slider shows its value beside it. The overlay opacity the window remembers
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.canvas.editor import EditorCanvas
 from desktop.canvas.tools import Tool
@@ -67,7 +78,7 @@ class MaskPanel(QWidget):
         self.tool_buttons: dict[Tool, QPushButton] = {}
         self._group = QButtonGroup(self)
         for i, tool in enumerate(Tool):
-            b = QPushButton(tool.title)
+            b = QPushButton(tool.label)
             b.setCheckable(True)
             b.setToolTip(f"{tool.hint} ({_keys(f'tool_{tool.value}') or tool.key})")
             b.clicked.connect(lambda _c=False, t=tool: canvas.set_tool(t))

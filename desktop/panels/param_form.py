@@ -5,8 +5,18 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QSlider, QSpinBox, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
 
 SLIDER_STEPS = 1000
 
@@ -61,12 +71,13 @@ class ParamForm(QWidget):
             spin.valueChanged.connect(lambda _v: self.changed.emit())
             return spin, self._with_slider(spin, p, is_float=True)
         if p.type == "int":
-            spin = QSpinBox()
-            spin.setRange(int(p.min) if p.min is not None else -2**31 + 1, int(p.max) if p.max is not None else 2**31 - 1)
-            spin.setSingleStep(int(p.step or 1))
-            spin.setValue(int(p.default))
-            spin.valueChanged.connect(lambda _v: self.changed.emit())
-            return spin, self._with_slider(spin, p, is_float=False)
+            int_spin = QSpinBox()
+            int_spin.setRange(int(p.min) if p.min is not None else -2**31 + 1,
+                              int(p.max) if p.max is not None else 2**31 - 1)
+            int_spin.setSingleStep(int(p.step or 1))
+            int_spin.setValue(int(p.default))
+            int_spin.valueChanged.connect(lambda _v: self.changed.emit())
+            return int_spin, self._with_slider(int_spin, p, is_float=False)
         if p.type == "bool":
             box = QCheckBox()
             box.setChecked(bool(p.default))
@@ -83,7 +94,7 @@ class ParamForm(QWidget):
         edit.textChanged.connect(lambda _v: self.changed.emit())
         return edit, edit
 
-    def _with_slider(self, spin: QWidget, p: Any, is_float: bool) -> QWidget:
+    def _with_slider(self, spin: QSpinBox | QDoubleSpinBox, p: Any, is_float: bool) -> QWidget:
         if p.min is None or p.max is None or p.max <= p.min:
             return spin
         row = QWidget()
@@ -101,7 +112,10 @@ class ParamForm(QWidget):
         def from_slider(pos: int) -> None:
             value = lo + (hi - lo) * pos / slider.maximum()
             if to_slider(spin.value()) != pos:
-                spin.setValue(value if is_float else int(round(value)))
+                if isinstance(spin, QDoubleSpinBox):
+                    spin.setValue(value)
+                else:
+                    spin.setValue(int(round(value)))
 
         slider.setValue(to_slider(float(p.default)))
         slider.valueChanged.connect(from_slider)

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.kinds import TASK_TITLES
 from desktop.panels.param_form import ParamForm
+
+if TYPE_CHECKING:
+    from core.engines.base import Engine
 
 CANCEL_WAIT_MS = 1000  # after this long still cancelling, the bar says what the job is waiting for
 
@@ -52,7 +68,7 @@ class RestorePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.engines: list[type] = []
+        self.engines: list[Engine] = []
         self.regions: list[tuple[int, int, int, int]] = []
         self.task_combo = QComboBox()
         self.engine_combo = QComboBox()
@@ -147,7 +163,7 @@ class RestorePanel(QWidget):
         self.set_engines([])
 
     # --- engines ----------------------------------------------------------------------------------
-    def set_engines(self, engines: list[type], preferred_task: str | None = None) -> None:
+    def set_engines(self, engines: list[Engine], preferred_task: str | None = None) -> None:
         self.engines = list(engines)
         tasks = [t for t in TASK_TITLES if any(e.task == t for e in self.engines)]
         tasks += sorted({e.task for e in self.engines} - set(tasks))
@@ -184,7 +200,7 @@ class RestorePanel(QWidget):
         self._engine_chosen()
         self.regions_box.setVisible(task == "face")
 
-    def current_engine(self) -> type | None:
+    def current_engine(self) -> Engine | None:
         engine_id = self.engine_combo.currentData()
         return next((e for e in self.engines if e.id == engine_id), None)
 

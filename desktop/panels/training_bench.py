@@ -14,8 +14,13 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from core.train.runs.reader import RunReader
+    from core.train.runs.series import Series
 
 
 def write_big_run(run: Path, lines: int, val_every: int = 500) -> None:
@@ -37,6 +42,13 @@ def write_big_run(run: Path, lines: int, val_every: int = 500) -> None:
                 fh.write(json.dumps({"kind": "val", "step": step, "epoch": step // 1000, "wall_time": step * 0.05,
                                      "metrics": {"psnr": 25.0, "ssim": 0.8},
                                      "previews": f"previews/step_{step:08d}"}) + "\n")
+
+
+def _series(reader: RunReader, key: str) -> Series:
+    series = reader.metrics.get(key)
+    if series is None:
+        raise SystemExit(f"The run has no {key!r} series to measure.")
+    return series
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,13 +75,13 @@ def main(argv: list[str] | None = None) -> int:
             reader.poll(SLICE_BYTES, metrics_only=True)
             polls += 1
         parse_s = time.perf_counter() - started
-        total = reader.metrics.get("loss/total")
+        total = _series(reader, "loss/total")
         lines = reader.metrics.lines
         print(f"parse (incremental, {SLICE_BYTES >> 10} KB slices, {polls + 1} polls): {parse_s:.2f} s for "
               f"{lines:,} lines = {lines / parse_s:,.0f} lines/s; {len(total):,} points per loss curve")
 
-        from PySide6.QtWidgets import QApplication
         from PySide6.QtGui import QColor
+        from PySide6.QtWidgets import QApplication
 
         from desktop.panels.training_plots import CurvesView
 
@@ -88,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(5):
             step = float(total.steps[-1] + 1)
             for key in ("loss/total", "loss/l1", "loss/ssim", "lr/g"):
-                reader.metrics.get(key).extend(np.array([step]), np.array([0.05]), np.array([step * 0.05]))
+                _series(reader, key).extend(np.array([step]), np.array([0.05]), np.array([step * 0.05]))
             started = time.perf_counter()
             view.refresh("bench")
             view.graphics.grab()  # forces the paint, as the screen would

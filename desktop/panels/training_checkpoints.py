@@ -13,8 +13,18 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.errors import RestoraError
 from core.train.runs.reader import CheckpointInfo
@@ -132,18 +142,23 @@ class CheckpointList(QWidget):
             self.tree.addTopLevelItem(item)
             if selected is not None and Path(str(info.path)) == selected:
                 self.tree.setCurrentItem(item)
-        if self.tree.currentItem() is None and self.tree.topLevelItemCount():
-            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        first = self.tree.topLevelItem(0)  # None when the list is empty
+        if self.tree.currentItem() is None and first is not None:
+            self.tree.setCurrentItem(first)
         self._selection_changed()
         self._show_message()
 
+    def _items(self) -> list[QTreeWidgetItem]:
+        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
     def names(self) -> list[str]:
-        return [self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())]
+        return [item.text(0) for item in self._items()]
 
     def select(self, name: str) -> bool:
-        for i in range(self.tree.topLevelItemCount()):
-            if self.tree.topLevelItem(i).text(0) == name:
-                self.tree.setCurrentItem(self.tree.topLevelItem(i))
+        for item in self._items():
+            if item.text(0) == name:
+                self.tree.setCurrentItem(item)
                 return True
         return False
 

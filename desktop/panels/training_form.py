@@ -8,11 +8,19 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QIntValidator
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QStyle,
-                               QToolButton, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
 
-from core.train.runs.commands import (FORM_KEYS, PresetInfo, TrainArgsError, list_presets, parse_overrides,
-                                      train_command)
+from core.train.runs.commands import FORM_KEYS, PresetInfo, TrainArgsError, list_presets, parse_overrides, train_command
 from desktop.dialogs.model_manager import CHECKPOINT_FILTER
 from desktop.workers import JobHandle, WorkerPool
 
@@ -91,7 +99,7 @@ class NewRunForm(QWidget):
         self.preset_combo = _narrow_combo(QComboBox(), 14)
         self.preset_combo.setEditable(True)
         self.preset_combo.setObjectName("preset")
-        self.preset_combo.lineEdit().setPlaceholderText("loading presets…" if load_presets else "preset name")
+        self._set_placeholder("loading presets…" if load_presets else "preset name")
         self.preset_combo.currentTextChanged.connect(self._preset_changed)
         self.preset_info = QLabel("")
         self.preset_info.setWordWrap(True)
@@ -151,6 +159,11 @@ class NewRunForm(QWidget):
 
     # -- presets --------------------------------------------------------------------------------
 
+    def _set_placeholder(self, text: str) -> None:
+        line = self.preset_combo.lineEdit()  # the combo is editable, so it has one
+        if line is not None:
+            line.setPlaceholderText(text)
+
     def set_presets(self, presets: list[PresetInfo]) -> None:
         current = self.preset_combo.currentText()
         self._presets = {p.name: p for p in presets}
@@ -159,7 +172,7 @@ class NewRunForm(QWidget):
         for p in presets:
             self.preset_combo.addItem(p.name)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, p.description, 3)  # ToolTipRole
-        self.preset_combo.lineEdit().setPlaceholderText("preset name")
+        self._set_placeholder("preset name")
         if current:
             self.preset_combo.setEditText(current)
         self.preset_combo.blockSignals(False)

@@ -66,8 +66,8 @@ class HoverReadout:
             if curve.group not in groups or not curve.raw.isVisible():
                 continue
             run = v.plot_run(rid)
-            series = run.reader.metrics.get(key) if run else None
-            if series is None or len(series) == 0:
+            series = run.reader.metrics.get(key) if run is not None else None
+            if run is None or series is None or len(series) == 0:
                 continue
             xs = v.x_of(series)
             i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))

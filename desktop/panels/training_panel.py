@@ -18,8 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QListWidgetItem, QPlainTextEdit, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core import paths
 from core.errors import RestoraError
@@ -110,7 +118,7 @@ class TrainingPanel(QWidget):
         self.run_list.itemChanged.connect(self._item_changed)
         self.open_button.clicked.connect(self.open_dialog)
         self.resume_button.clicked.connect(self.resume_current)
-        self.close_button.clicked.connect(lambda: self._current and self.close_run(self._current))
+        self.close_button.clicked.connect(self._close_current)
         new_run = NewRunPage(self.pool, load_presets)
         self.form, self.start_button = new_run.form, new_run.start_button
         self.start_button.clicked.connect(self.start_from_form)
@@ -228,6 +236,10 @@ class TrainingPanel(QWidget):
         self._save_open_runs()
         self.run_opened.emit(str(path))
         return reader
+
+    def _close_current(self) -> None:
+        if self._current:
+            self.close_run(self._current)
 
     def close_run(self, run_id: str) -> None:
         run = self._runs.pop(run_id, None)

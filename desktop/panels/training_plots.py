@@ -14,17 +14,37 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFrame, QLabel, QScrollArea, QSlider, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.train.runs.figures import ema_smooth
 from core.train.runs.reader import RunReader
 from core.train.runs.series import GrowingArray, Series
 from desktop.panels import training_style as style
 from desktop.panels.training_axis import CompactAxis
-from desktop.panels.training_curves import (LOG_GROUPS, NO_REFERENCE, NO_REFERENCE_SHORT, NO_VALIDATION, SYMBOLS,
-                                            Curve, PlotRun, apply_pens, drawable, group_of, has_reference_metrics,
-                                            legend_title)
+from desktop.panels.training_curves import (
+    LOG_GROUPS,
+    NO_REFERENCE,
+    NO_REFERENCE_SHORT,
+    NO_VALIDATION,
+    SYMBOLS,
+    Curve,
+    PlotRun,
+    apply_pens,
+    drawable,
+    group_of,
+    has_reference_metrics,
+    legend_title,
+)
 from desktop.panels.training_flow import FlowLayout, flow_group
 from desktop.panels.training_hover import HoverReadout
 from desktop.panels.training_legend import CurveLegend, LegendEntry, LegendSection
@@ -87,16 +107,16 @@ class CurvesView(QWidget):
         body_layout.setSpacing(0)
         body_layout.addWidget(self.legend)
         body_layout.addWidget(self.graphics, 1)
-        self.scroll = QScrollArea()  # a short dock scrolls the legend and plots instead of squashing them
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(body)
+        self.scroll_area = QScrollArea()  # a short dock scrolls the legend and plots instead of squashing them
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(self._toolbar)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -182,7 +202,7 @@ class CurvesView(QWidget):
         self.val_note.setZValue(900)
         self.val_note.setVisible(False)
         self.val_plot.vb.sigResized.connect(self._place_val_note)
-        self.placeholder = pg.TextItem("Open a run folder or start a run to see its curves.",
+        self.placeholder = pg.TextItem("Open a run folder or start a run\nto see its curves.",
                                        color=style.TEXT_COLOR, anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setPos(0.5, 0.5)  # the middle of the empty view's default 0..1 range

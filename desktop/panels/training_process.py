@@ -89,7 +89,8 @@ class TrainingProcess(QObject):
     # -- output ---------------------------------------------------------------------------------
 
     def _read_output(self) -> None:
-        process = self.sender() if isinstance(self.sender(), QProcess) else self._process
+        sender = self.sender()
+        process = sender if isinstance(sender, QProcess) else self._process
         if process is None:
             return
         text = bytes(process.readAllStandardOutput().data()).decode("utf-8", errors="replace")

@@ -41,5 +41,8 @@ class AdaptiveSplitter(QSplitter):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         """What the stacked arrangement needs, whichever is shown."""
-        first, second = (self.widget(i).minimumSizeHint() for i in range(2))
+        top, bottom = self.widget(0), self.widget(1)
+        if top is None or bottom is None:  # not both added yet
+            return super().minimumSizeHint()
+        first, second = top.minimumSizeHint(), bottom.minimumSizeHint()
         return QSize(max(first.width(), second.width()), first.height() + second.height() + self.handleWidth())

@@ -63,7 +63,8 @@ def shade(color: QColor, index: int) -> QColor:
     base = QColor(color)
     if index <= 0:
         return base
-    hue, saturation, lightness, alpha = base.getHslF()
+    # getHslF's values one by one (its binding is typed as returning `object`)
+    hue, saturation, lightness, alpha = base.hslHueF(), base.hslSaturationF(), base.lightnessF(), base.alphaF()
     step = (index + 1) // 2 * (1 if index % 2 else -1)  # +1, -1, +2, -2, ...
     if saturation < 0.15 or hue < 0:  # a grey: lightness is all there is to vary
         return QColor.fromHslF(0.0, 0.0, min(0.92, max(0.35, lightness - 0.12 * step)), alpha)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 
 from core.engines.base import Engine, EngineRequest, EngineResult, Param, Requirements
-from core.photo import Photo
 from core.pixels import to_uint16
 
 

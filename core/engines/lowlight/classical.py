@@ -103,6 +103,14 @@ def lab_to_rgb(lab: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray
     return convert_colour(lab, cv2.COLOR_Lab2RGB, cancel)
 
 
+def _put_lightness(lab: np.ndarray, lightness: np.ndarray, cancel: CancelToken) -> None:
+    """lab's L channel = lightness (in [0, 1]) x 100, band by band."""
+    def put_back(y0: int, y1: int) -> None:
+        np.multiply(lightness[y0:y1], np.float32(100.0), out=lab[y0:y1, :, 0])
+
+    for_each_band(lab.shape, put_back, cancel, BAND_VALUES)
+
+
 class ClaheLightness(LowLightEngine):
     id = "lowlight.clahe"
     title = "Local contrast (CLAHE)"
@@ -120,13 +128,8 @@ class ClaheLightness(LowLightEngine):
         lab = rgb_to_lab(rgb, cancel)
         progress(1, 3, "Equalising lightness")
         grid = (int(params["tiles"]), int(params["tiles"]))
-        lightness = clahe(lab[:, :, 0], float(params["clip_limit"]), grid, cancel, scale=0.01)
-
-        def put_back(y0: int, y1: int) -> None:
-            np.multiply(lightness[y0:y1], np.float32(100.0), out=lab[y0:y1, :, 0])
-
-        for_each_band(lab.shape, put_back, cancel, BAND_VALUES)
-        del lightness
+        # Written back band by band; the equalised copy is freed before the conversion back to RGB.
+        _put_lightness(lab, clahe(lab[:, :, 0], float(params["clip_limit"]), grid, cancel, scale=0.01), cancel)
         progress(2, 3, "Converting back")
         out = lab_to_rgb(lab, cancel)
         progress(3, 3, "Done")

@@ -10,7 +10,6 @@ import numpy as np
 
 from core.engines.base import Engine, EngineRequest, EngineResult, Param
 from core.jobs import CancelToken, Progress
-from core.photo import Photo
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 weights on the stored values
 

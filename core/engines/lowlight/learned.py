@@ -9,9 +9,8 @@ runs in the value ranges its descriptor declares. An engine with no weights anyw
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -21,8 +20,16 @@ from core.archs import gain_unet, gamma_net, zero_dce, zero_dce_pp
 from core.devices import select_device
 from core.engines.base import EngineRequest, EngineResult, Param
 from core.engines.lowlight.common import MAX_BRIGHTNESS, STRENGTH, WHITE_BALANCE, LowLightEngine
-from core.engines.lowlight.curves import (MapUpsampler, apply_curve_sequence, apply_curve_steps, apply_gain,
-                                          curve_steps_tensor, for_each_band, small_copy, upsample)
+from core.engines.lowlight.curves import (
+    MapUpsampler,
+    apply_curve_sequence,
+    apply_curve_steps,
+    apply_gain,
+    curve_steps_tensor,
+    for_each_band,
+    small_copy,
+    upsample,
+)
 from core.engines.lowlight.weights import MissingWeightsError, WeightsError, default_weights_dir
 from core.jobs import CancelToken, Progress
 from core.models.descriptor import ModelDescriptor
@@ -185,7 +192,7 @@ class ZeroDCEPPEngine(LearnedLowLightEngine):
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
-        net = self.network()
+        net = cast(zero_dce_pp.ZeroDCEPP, self.network())  # the architecture check made sure of the class
         progress(0, 2, "Estimating the curve")
         with torch.inference_mode():
             curve = net.estimate_curve(self.network_input(small_copy(rgb, int(params["curve_resolution"]))))
@@ -220,12 +227,12 @@ class ZeroDCEEngine(LearnedLowLightEngine):
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
-        net = self.network()
+        net = cast(zero_dce.ZeroDCE, self.network())  # the architecture check made sure of the class
         if params["full_resolution"]:
             return self._full_resolution(net, rgb, progress, cancel, notes)
         return self._from_small_copy(net, rgb, progress, cancel)
 
-    def _full_resolution(self, net: nn.Module, rgb: np.ndarray, progress: Progress, cancel: CancelToken,
+    def _full_resolution(self, net: zero_dce.ZeroDCE, rgb: np.ndarray, progress: Progress, cancel: CancelToken,
                          notes: list[str]) -> np.ndarray:
         from core.models.runner import run_model
         from core.tiling import choose_tile_size
@@ -239,7 +246,7 @@ class ZeroDCEEngine(LearnedLowLightEngine):
         notes.extend(result.notes)
         return result.image
 
-    def _from_small_copy(self, net: nn.Module, rgb: np.ndarray, progress: Progress,
+    def _from_small_copy(self, net: zero_dce.ZeroDCE, rgb: np.ndarray, progress: Progress,
                          cancel: CancelToken) -> np.ndarray:
         progress(0, 2, "Estimating the curves")
         with torch.inference_mode():
@@ -274,7 +281,7 @@ class GainUNetEngine(LearnedLowLightEngine):
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
-        net = self.network()
+        net = cast(gain_unet.GainUNet, self.network())  # the architecture check made sure of the class
         progress(0, 2, "Estimating the gain map")
         with torch.inference_mode():
             gain = net.predict_gain(self.network_input(small_copy(rgb, int(params["resolution"]))))
@@ -305,7 +312,7 @@ class GammaNetEngine(LearnedLowLightEngine):
         """(gamma, contrast) for a photo."""
         import cv2
 
-        net = self.network()
+        net = cast(gamma_net.GammaNet, self.network())  # the architecture check made sure of the class
         size = int(net.input_size)
         thumb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if min(rgb.shape[:2]) >= size
                            else cv2.INTER_LINEAR)

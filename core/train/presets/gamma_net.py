@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from torch import nn
 
-from core.tensors import ZERO_ONE
 from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
 from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset
 from core.train.presets.supervised import supervised_losses

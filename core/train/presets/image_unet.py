@@ -14,9 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.tensors import MINUS_ONE_ONE
-from core.train.config import DataConfig, GanConfig, OptimConfig, RunConfig, TrainLoopConfig
 from core.archs.image_unet import ARCH_SPEC, ImageUNet
+from core.train.config import DataConfig, GanConfig, OptimConfig, RunConfig, TrainLoopConfig
 from core.train.networks import PatchDiscriminator
 from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset
 from core.train.presets.supervised import supervised_losses

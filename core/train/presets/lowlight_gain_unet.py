@@ -7,7 +7,6 @@ L1 + 0.2 (1 - SSIM) + 0.1 Sobel-gradient L1, AdamW 2e-4 with 500 warm-up steps a
 
 from __future__ import annotations
 
-from core.tensors import ZERO_ONE
 from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
 from core.train.presets.base import BuiltModel, Preset
 from core.train.presets.supervised import supervised_losses
@@ -30,9 +29,9 @@ def defaults() -> RunConfig:
 def build_model(cfg: RunConfig) -> BuiltModel:
     from core.archs.gain_unet import ARCH_SPEC, GainUNet
 
-    opts = {"base": int(cfg.model["base"]), "gain_min": float(cfg.model["gain_min"]),
-            "gain_max": float(cfg.model["gain_max"])}
-    return BuiltModel.of(ARCH_SPEC, GainUNet(**opts), options=opts)
+    base, gain_min, gain_max = int(cfg.model["base"]), float(cfg.model["gain_min"]), float(cfg.model["gain_max"])
+    opts = {"base": base, "gain_min": gain_min, "gain_max": gain_max}
+    return BuiltModel.of(ARCH_SPEC, GainUNet(base=base, gain_min=gain_min, gain_max=gain_max), options=opts)
 
 
 PRESET = Preset(name=NAME, title="Low-light gain U-Net", task="lowlight",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.tensors import ZERO_ONE, to_unit_tensor
+from core.tensors import to_unit_tensor
 from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
 from core.train.losses import ZERO_DCE_WEIGHTS, zero_reference_losses
 from core.train.presets.base import Batch, BuiltModel, ModelOutput, Preset, StepContext

@@ -7,7 +7,6 @@ inputs (resized there, random crops here), default init, loss L_spa + 10 L_exp +
 
 from __future__ import annotations
 
-from core.tensors import ZERO_ONE
 from core.train.config import DataConfig, OptimConfig, RunConfig, TrainLoopConfig
 from core.train.losses import ZERO_DCE_PP_WEIGHTS
 from core.train.presets.base import BuiltModel, Preset

@@ -124,7 +124,7 @@ def _preset_info(name: str, preset: Any) -> PresetInfo:
     if callable(make_defaults):
         try:
             config = make_defaults()
-        except Exception:  # a broken preset still shows up by name; its own run reports the error
+        except Exception:  # noqa: BLE001  a broken preset still shows up by name; its own run reports the error
             config = None
         for form_field, key in FORM_KEYS.items():
             value = _dotted(config, key) if config is not None else None

@@ -16,9 +16,20 @@ from typing import Any, Mapping
 
 from core.train.runs import layout
 from core.train.runs.figures import eta_seconds
-from core.train.runs.layout import (CHECKPOINT_ORDER, CHECKPOINTS_DIR, CONFIG_FILE, FINISHED_STATES,
-                                    LATEST_CHECKPOINT, METRICS_FILE, PREVIEWS_DIR, STATUS_FILE, RunFolderError,
-                                    parse_preview_file, preview_step_of, request_stop)
+from core.train.runs.layout import (
+    CHECKPOINT_ORDER,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    FINISHED_STATES,
+    LATEST_CHECKPOINT,
+    METRICS_FILE,
+    PREVIEWS_DIR,
+    STATUS_FILE,
+    RunFolderError,
+    parse_preview_file,
+    preview_step_of,
+    request_stop,
+)
 
 __all__ = ["CheckpointInfo", "PollResult", "PreviewSample", "PreviewStep", "RunFolderError", "RunReader",
            "RunStatus", "pid_alive", "request_stop"]
@@ -328,7 +339,10 @@ class RunReader:
 
     def config(self) -> dict[str, Any]:
         """The frozen config, parsed; an unreadable one gives {}."""
-        import tomllib
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # Python 3.10
+            import tomli as tomllib
 
         try:
             return tomllib.loads(self.config_text())

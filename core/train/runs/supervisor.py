@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.train.runs.commands import find_new_run
-from core.train.runs.layout import (FINISHED_STATES, PHASE_LOADING, PHASE_STARTING, PHASE_VALIDATING,
-                                    LATEST_CHECKPOINT)
+from core.train.runs.layout import FINISHED_STATES, LATEST_CHECKPOINT, PHASE_LOADING, PHASE_STARTING, PHASE_VALIDATING
 from core.train.runs.reader import RunReader, RunStatus
 
 STARTING = "starting"  # our process runs, but its run folder has no status of its own yet

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QHideEvent, QShowEvent
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.dialogs.models.download_tab import DownloadTab
 from desktop.dialogs.models.installed_tab import InstalledTab
@@ -76,7 +85,7 @@ class ModelManagerDialog(QDialog):
         self.installed_tab.browse_downloads_requested.connect(lambda: self.tabs.setCurrentWidget(self.download_tab))
         self.download_tab.download_requested.connect(self.download)
         self.download_tab.cancel_requested.connect(self._cancel_download)
-        self.tabs = QTabWidget()
+        self.tabs: QTabWidget = QTabWidget()  # annotated: the lambda above refers to it first
         self.tabs.addTab(self.installed_tab, "Installed")
         self.tabs.addTab(self.download_tab, "Download")
 
@@ -130,7 +139,7 @@ class ModelManagerDialog(QDialog):
         """Read the store again; a change made elsewhere (CLI, training panel) also emits store_changed."""
         return self._store_job("List models", lambda s, p, c: None, lambda _r: None, notify_if_changed=True)
 
-    def import_files(self, paths: list[str | Path]) -> JobHandle | None:
+    def import_files(self, paths: Sequence[str | Path]) -> JobHandle | None:
         files = [Path(p) for p in paths]
         if not files:
             return None

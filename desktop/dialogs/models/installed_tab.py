@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
 
 from desktop.dialogs.models.rows import InstalledRow
 from desktop.dialogs.models.table import FIT, FIXED, STRETCH, CurrentStack, FitTable, detail_frame
@@ -81,8 +80,10 @@ class InstalledTab(QWidget):
                          for r in self.rows], tooltips=[r.details for r in self.rows], keys=[r.name for r in self.rows],
                         icons=[info if r.notes else None for r in self.rows], right_aligned=(4,))
         for r, row in enumerate(self.rows):
-            self.table.item(r, 1).setData(Qt.ItemDataRole.UserRole + 1, row.task)
-            self.table.item(r, 6).setToolTip(row.engine_help)
+            task_cell, engine_cell = self.table.item(r, 1), self.table.item(r, 6)
+            if task_cell is not None and engine_cell is not None:  # fill() made every cell
+                task_cell.setData(Qt.ItemDataRole.UserRole + 1, row.task)
+                engine_cell.setToolTip(row.engine_help)
         self.stack.setCurrentIndex(0 if self.rows else 1)
         # a short list takes the height of its rows; the empty-state page takes the room there is
         vertical = QSizePolicy.Policy.Maximum if self.rows else QSizePolicy.Policy.Expanding

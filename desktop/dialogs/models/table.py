@@ -7,8 +7,18 @@ from typing import Sequence
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, QSizePolicy, QStackedWidget,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 STRETCH, FIT, FIXED = "stretch", "fit", "fixed"
 
@@ -45,8 +55,9 @@ class FitTable(QTableWidget):
                     item.setData(Qt.ItemDataRole.UserRole, keys[r])
                 if r < len(tooltips) and tooltips[r]:
                     item.setToolTip(tooltips[r])
-                if c == 0 and r < len(icons) and icons[r] is not None:
-                    item.setIcon(icons[r])
+                icon = icons[r] if c == 0 and r < len(icons) else None
+                if icon is not None:
+                    item.setIcon(icon)
                 if c in right_aligned:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(r, c, item)
