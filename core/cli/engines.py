@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.kinds import TASKS
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("engines", help="list engines and their parameters")
-    p.add_argument("--task", choices=("lowlight", "inpaint", "face", "general"), help="only this task")
+    p.add_argument("--task", choices=TASKS, help="only this task")
     p.set_defaults(run=run)
 
 

@@ -22,11 +22,11 @@ from core.engines.registry import EngineRegistry, UnknownEngineError
 from core.errors import CancelledError, RestoraError
 from core.imageio import load_photo
 from core.jobs import CancelToken, Progress, no_progress
+from core.kinds import IMAGE_SUFFIXES
 from core.metrics import psnr, ssim
 from core.photo import Photo
 
 INPUT_ROW = "(input)"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 HIGHLIGHT_CLIP = 254.5 / 255.0  # a channel at this level or above saturates at 8 bits
 SHADOW_CLIP = 0.5 / 255.0  # all channels at this level or below are black at 8 bits
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)

@@ -17,11 +17,11 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from core.errors import RestoraError
 from core.imageio import load_photo
+from core.kinds import IMAGE_SUFFIXES
 from core.train import degradations as deg
 from core.train.config import DataConfig
 from core.train.masks import random_mask
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 Sample = dict[str, torch.Tensor]
 _VAL_EPOCH = 1_000_003  # a fixed "epoch" for validation samples, far from any training epoch
 
