@@ -100,10 +100,12 @@ def wrap_spandrel(loaded: Any) -> ModelDescriptor:
     value_range: ValueRange = ZERO_ONE
     runtime: tuple[Param, ...] = ()
     mask: MaskInput | None = None
+    template: str | None = None
     quirk = FACE_QUIRKS.get(arch)
     if quirk is not None:
         forward, value_range, runtime = quirk.forward, quirk.value_range, quirk.runtime_params
         size = SizeRule("crop", fixed=FACE_SIZE)
+        template = "ffhq"
     elif masked:
         mask = SPANDREL_MASK
         call_masked = getattr(loaded, "_call_fn", None) or (lambda m, image, hole: m(image, hole))
@@ -129,5 +131,5 @@ def wrap_spandrel(loaded: Any) -> ModelDescriptor:
         scale=int(loaded.scale), image_channels=int(loaded.input_channels),
         output_channels=int(loaded.output_channels), mask=mask, supports_half=bool(loaded.supports_half),
         supports_bfloat16=bool(loaded.supports_bfloat16), runtime_params=runtime,
-        parameters=sum(p.numel() for p in module.parameters()))
+        parameters=sum(p.numel() for p in module.parameters()), face_template=template)
     return ModelDescriptor(module, facts, forward)

@@ -22,6 +22,8 @@ from core.tensors import ValueRange, check_range
 STRATEGIES = ("tile", "whole", "crop")
 POLARITIES = ("hole", "known")  # what a 1 in the network's mask means
 MASK_PASSING = ("channel", "argument")
+# "ffhq": the FFHQ 512 five-point template CodeFormer and GFPGAN align to; "gpen": GPEN's looser one.
+FACE_TEMPLATES = ("ffhq", "gpen")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class ModelFacts:
     supports_bfloat16: bool = False
     runtime_params: tuple[Param, ...] = ()  # keyword arguments of the forward, exposed as engine parameters
     parameters: int = 0  # number of weights
+    face_template: str | None = None  # for aligned-face models: the alignment template they expect
 
     def __post_init__(self) -> None:
         if self.purpose not in TASKS:
@@ -95,6 +98,8 @@ class ModelFacts:
         object.__setattr__(self, "output_range", check_range(self.output_range))
         if self.scale < 1:
             raise ValueError(f"scale must be at least 1, got {self.scale}")
+        if self.face_template is not None and self.face_template not in FACE_TEMPLATES:
+            raise ValueError(f"face template must be one of {FACE_TEMPLATES}, got {self.face_template!r}")
 
     @property
     def masked(self) -> bool:
@@ -112,6 +117,7 @@ class ModelFacts:
                                                     "passed_as": self.mask.passed_as},
             "supports_half": self.supports_half, "supports_bfloat16": self.supports_bfloat16,
             "runtime_params": [p.to_json() for p in self.runtime_params], "parameters": self.parameters,
+            "face_template": self.face_template,
         }
 
     @classmethod
@@ -132,7 +138,8 @@ class ModelFacts:
                                                      str(mask["passed_as"])),
             supports_half=bool(data["supports_half"]), supports_bfloat16=bool(data["supports_bfloat16"]),
             runtime_params=tuple(Param.from_json(p) for p in data.get("runtime_params") or ()),
-            parameters=int(data.get("parameters") or 0))
+            parameters=int(data.get("parameters") or 0),
+            face_template=None if data.get("face_template") is None else str(data["face_template"]))
 
 
 def _range(value: Any) -> ValueRange:
