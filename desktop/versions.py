@@ -23,12 +23,13 @@ class VersionHistory(QObject):
         self._displays: dict[int, DisplayImage] = {}
         self._off: list[Callable[[], None]] = []
 
-    def attach(self, versions: Any, original_display: DisplayImage) -> None:
-        """Follow a document's versions; `original_display` is the display copy of its original."""
+    def attach(self, versions: Any, displays: DisplayImage | dict[int, DisplayImage]) -> None:
+        """Follow a document's versions; `displays` is the display copy of its original, or of every version
+        by id (a recovered session)."""
         for off in self._off:
             off()
         self.list = versions
-        self._displays = {versions.original().id: original_display}
+        self._displays = dict(displays) if isinstance(displays, dict) else {versions.original().id: displays}
         ev = versions.events
         self._off = [ev.on("changed", self.changed.emit), ev.on("current", self.current_changed.emit),
                      ev.on("reference", self.reference_changed.emit),

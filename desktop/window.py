@@ -26,6 +26,7 @@ from desktop.canvas.tools import PAINT_TOOLS, Tool
 from desktop.panels.history_panel import HistoryPanel
 from desktop.panels.mask_panel import MaskPanel
 from desktop.panels.restore_panel import RestorePanel
+from desktop.session_autosave import SessionAutosave
 from desktop.settings_store import desktop_settings
 from desktop.status_bar import StatusWidgets
 from desktop.versions import VersionHistory
@@ -78,6 +79,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         self.settings = desktop_settings()
 
         self.pool = WorkerPool(self)
+        self.autosave = SessionAutosave(self.pool, self.view_state, self)
         self.versions = VersionHistory(self)
         self.canvas = EditorCanvas()
         self.view = self.canvas  # the main photo view (older name)
@@ -165,6 +167,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         probe = self.pool.submit(_probe_device, name="Detecting the device")
         probe.on(succeeded=lambda found: self._device_found(*found))
         self.refresh_engines()
+        self.offer_recovery()
 
     def refresh_engines(self, select_model: str | None = None) -> JobHandle:
         """Find the engines again (after the model store changed); `select_model` names a store model to
@@ -253,6 +256,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         if not self.confirm_discard("quitting"):
             event.ignore()
             return
+        self.autosave.stop(discard=True)  # closed normally: nothing left to recover
         self.save_state()
         if self._training_panel is not None and hasattr(self._training_panel, "shutdown"):
             self._training_panel.shutdown()

@@ -79,15 +79,21 @@ class DocumentMixin(WindowParts):
     def _show_new_photo(self, photo, display) -> None:
         from core.session.document import Document
 
+        self._show_document(Document(photo), display)
+
+    def _show_document(self, document: Any, displays: Any, writer: Any = None) -> None:
+        """Show a document (a photo just opened, or a recovered session) and autosave it from now on."""
+        photo = document.versions.original().photo
         self.last_export = None
-        self.document = Document(photo)
+        self.document = document
         self.document.events.on("mask", self.canvas.mask_layer.attach)
         self.canvas.set_display(None)
         self.restore_panel.clear_messages()  # a banner about the last photo does not follow to this one
         self.canvas.regions.attach(self.document.faces)
-        self.versions.attach(self.document.versions, display)
+        self.versions.attach(self.document.versions, displays)
         self.canvas.mask_layer.attach(self.document.mask)
         self.canvas.fit()
+        self.autosave.follow(document, writer)
         self.stack.setCurrentWidget(self.side_by_side if self.view_mode == "side" else self.canvas)
         self.canvas.setFocus()
         name = self.document.name
@@ -150,6 +156,77 @@ class DocumentMixin(WindowParts):
             self.open_model_manager().import_files(checkpoints)
         if photos:
             self.open_path(photos[0])
+
+    # --- recovery -----------------------------------------------------------------------------------
+    def view_state(self) -> dict[str, Any]:
+        """How the photo is shown, for session recovery."""
+        if self.canvas.display is None:
+            return {}
+        centre = self.canvas.center_scene_point()
+        return {"zoom": self.canvas.zoom(), "x": centre.x(), "y": centre.y(), "mode": self.view_mode}
+
+    def offer_recovery(self) -> JobHandle:
+        """Look for sessions a crash left (in the worker pool) and offer them if there are any."""
+        from core.session.recovery import list_sessions
+
+        handle = self.pool.submit(lambda progress, cancel: list_sessions(), name="Looking for unsaved work")
+        handle.on(succeeded=lambda sessions: self.show_recovery(sessions) if sessions else None)
+        return handle
+
+    def show_recovery(self, sessions: list[Any]) -> Any:
+        from desktop.dialogs.recovery_dialog import RecoveryDialog
+
+        dialog = RecoveryDialog(sessions, self)
+        dialog.restore_requested.connect(self.restore_session)
+        dialog.open()
+        return dialog
+
+    def recover_dialog(self) -> None:
+        from core.session.recovery import list_sessions
+
+        sessions = list_sessions()
+        if not sessions:
+            self.statusBar().showMessage("No unsaved work to recover.", 6000)
+            return
+        self.show_recovery(sessions)
+
+    def restore_session(self, session: Any) -> JobHandle | None:
+        """Open a recovered session exactly as it was autosaved (its folder goes on being its autosave)."""
+        if not self.confirm_discard("restoring another session"):
+            return None
+
+        def job(progress, cancel):
+            from core.session.autosave import SessionWriter
+            from core.session.recovery import load_session
+            from desktop.canvas.display import make_display
+
+            progress(0, 1, f"Restoring {session.name}")
+            document = load_session(session.folder)
+            displays = {v.id: make_display(v.photo) for v in document.versions.versions}
+            writer = SessionWriter(document, session.folder.parent)
+            return document, displays, writer, session.folder
+
+        handle = self.pool.submit(job, name=f"Restoring {session.name}")
+        handle.on(succeeded=lambda out: self._session_restored(*out))
+        handle.on(failed=lambda message, _d: self.show_error("Cannot restore the session", message))
+        return handle
+
+    def _session_restored(self, document: Any, displays: dict[int, Any], writer: Any, old_folder: Any) -> None:
+        from core.session.recovery import discard_session
+
+        self._show_document(document, displays, writer)
+        self.autosave.flush()  # the new folder holds everything before the old one goes
+        discard_session(old_folder)
+        view = document.view
+        if view.get("mode") in ("single", "split", "side"):
+            self.set_view_mode(str(view["mode"]))
+        if "zoom" in view:
+            from PySide6.QtCore import QPointF
+
+            self.canvas.set_zoom(float(view["zoom"]))
+            self.canvas.place(QPointF(float(view.get("x", 0.0)), float(view.get("y", 0.0))),
+                              self.canvas.viewport_center())
+        self.statusBar().showMessage(f"Restored {document.name}: {len(document.versions)} versions.", 8000)
 
     # --- unsaved work -------------------------------------------------------------------------------
     def ask_unsaved(self, count: int, doing: str) -> str:

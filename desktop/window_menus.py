@@ -73,6 +73,7 @@ class MenusMixin(WindowParts):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addAction(acts["save"])
         file_menu.addAction(acts["export"])
+        file_menu.addAction("Recover unsaved work…", self.recover_dialog)
         file_menu.addSeparator()
         file_menu.addAction("Load mask…", self.load_mask_dialog)
         file_menu.addAction("Save mask…", self.save_mask_dialog)

@@ -1,7 +1,8 @@
 """The open document: one photo's versions, its mask (one per photo size, so an upscaled version gets its
 own) and its face regions. Plain Python: the desktop renders it, session recovery serialises it.
 
-Events: "mask" (MaskDocument) when the current version's size selects another mask.
+Events: "mask" (MaskDocument) when the current version's size selects another mask; "edited" () after any
+change worth autosaving (versions, any mask's history, face regions).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ class Document:
         self.faces = FaceRegions()
         self._masks: dict[tuple[int, int], MaskDocument] = {}
         self._mask_key = (photo.height, photo.width)
+        self.view: dict[str, float | str] = {}  # how the desktop showed it (zoom, centre, mode): for recovery
         self.versions.events.on("current", self._current_changed)
+        self.versions.events.on("changed", self._edited)
+        self.faces.events.on("changed", lambda _regions: self._edited())
 
     @property
     def source_path(self) -> Path | None:
@@ -41,8 +45,13 @@ class Document:
     def mask_for(self, height: int, width: int) -> MaskDocument:
         key = (int(height), int(width))
         if key not in self._masks:
-            self._masks[key] = MaskDocument(*key)
+            mask = self._masks[key] = MaskDocument(*key)
+            mask.events.on("history", self._edited)
         return self._masks[key]
+
+    def masks(self) -> dict[tuple[int, int], MaskDocument]:
+        """Every mask of the document, by photo size (height, width)."""
+        return dict(self._masks)
 
     @property
     def current(self) -> Version:
@@ -50,6 +59,9 @@ class Document:
 
     def has_unsaved_work(self) -> bool:
         return bool(self.versions.unsaved())
+
+    def _edited(self) -> None:
+        self.events.emit("edited")
 
     def _current_changed(self, version: Version) -> None:
         key = (version.photo.height, version.photo.width)

@@ -147,6 +147,14 @@ class MaskHistory:
         self._undo.clear()
         self._redo.clear()
 
+    def stacks(self) -> tuple[list[Edit], list[Edit]]:
+        """(undo stack, redo stack), oldest first: what session recovery writes."""
+        return list(self._undo), list(self._redo)
+
+    def restore(self, undo: list[Edit], redo: list[Edit]) -> None:
+        """Replace both stacks (session recovery; the mask itself is rebuilt by replaying `undo`)."""
+        self._undo, self._redo = list(undo), list(redo)
+
     @property
     def nbytes(self) -> int:
         return sum(e.nbytes for e in self._undo) + sum(e.nbytes for e in self._redo)

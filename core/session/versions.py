@@ -129,6 +129,16 @@ class VersionList:
             origin = "  ← from the original"
         return f"{version.id}. {version.title}{origin}"
 
+    def restore(self, versions: list[Version], current_id: int, reference_id: int) -> None:
+        """Replace the whole list (session recovery): the versions as they were, numbering going on."""
+        if not versions:
+            raise VersionError("A recovered session has no versions.")
+        self.versions = list(versions)
+        self._ids = itertools.count(max(v.id for v in versions) + 1)
+        self.current = self.by_id(current_id) or self.versions[0]
+        self.reference = self.by_id(reference_id) or self.versions[0]
+        self.events.emit("changed")
+
     def _known(self, version: Version) -> None:
         if version not in self.versions:
             raise VersionError(f"Version {version.id} is not a version of this photo.")
