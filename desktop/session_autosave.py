@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.workers import WorkerPool
 
@@ -13,6 +13,8 @@ DELAY_MS = 250
 
 
 class SessionAutosave(QObject):
+    failed = Signal(str)  # an autosave could not be written (a full disk, say): the window tells the user
+
     def __init__(self, pool: WorkerPool, view_state: Callable[[], dict[str, Any]],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +68,12 @@ class SessionAutosave(QObject):
         self._writing = True
         handle = self.pool.submit(lambda progress, cancel: writer.write(snapshot), name="Autosave")
         handle.on(finished=self._written)
-        handle.on(failed=lambda message, _detail: setattr(self, "last_error", message))
+        handle.on(failed=self._failed)
+
+    def _failed(self, message: str, _detail: str = "") -> None:
+        if message != self.last_error:  # said once, not after every stroke
+            self.failed.emit(f"Unsaved work is not being backed up: {message}")
+        self.last_error = message
 
     def _written(self) -> None:
         self._writing = False

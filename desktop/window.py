@@ -80,6 +80,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
 
         self.pool = WorkerPool(self)
         self.autosave = SessionAutosave(self.pool, self.view_state, self)
+        self.autosave.failed.connect(lambda message: self.statusBar().showMessage(message, 15000))
         self.versions = VersionHistory(self)
         self.canvas = EditorCanvas()
         self.view = self.canvas  # the main photo view (older name)
