@@ -144,6 +144,36 @@ def is_temp_file(name: str) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
 
+LEFTOVER_AGE_S = 3600.0  # a temp file untouched this long belongs to a process that is gone
+OLD_CHECKPOINT_TEMP_SUFFIX = ".pt.tmp"  # what earlier trainers wrote beside latest.pt / best.pt
+PART_SUFFIX = ".part"  # a download in progress (core.store.downloads), kept to resume it
+
+
+def remove_leftovers(folder: str | os.PathLike[str], *, suffixes: tuple[str, ...] = (),
+                     older_than_s: float = LEFTOVER_AGE_S) -> list[Path]:
+    """Delete what killed processes left in `folder`: atomic-write temp files (is_temp_file) and, where asked,
+    files ending with one of `suffixes` (Restora's own other temporary names), untouched for `older_than_s`.
+    Only regular files directly in the folder, never through a link; anything that cannot be removed stays.
+    Returns the paths removed."""
+    now = time.time()
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not (is_temp_file(entry.name) or (suffixes and entry.name.endswith(suffixes))):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            if entry.is_file(follow_symlinks=False) and age >= older_than_s:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
 def leftover_temp_files(folder: str | os.PathLike[str], older_than_s: float = 60.0) -> list[Path]:
     """Temp files of atomic writes in `folder` that a killed process left behind (none younger than
     `older_than_s`, which a live writer may still be filling)."""

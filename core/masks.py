@@ -79,6 +79,34 @@ def mask_fraction(mask: np.ndarray) -> float:
     return float((mask > 0).mean()) if mask.size else 0.0
 
 
+FULL_MASK_PROBLEM = ("The mask covers the whole photo, so no pixels are left to fill it from. Leave the parts "
+                     "of the photo to keep unmasked (black), or invert the mask.")
+EMPTY_MASK_PROBLEM = "The mask is empty: nothing is marked to fill. Paint over the parts to fill first."
+
+
+def full_mask(mask: np.ndarray) -> bool:
+    """Whether every pixel is to be filled (no pixel is left to fill from)."""
+    m = np.asarray(mask)
+    return bool(m.size) and bool((m > 0).all())
+
+
+def describe_mask_problem(mask: np.ndarray) -> str | None:
+    """Why a fill with this mask (check_mask's 0/255) cannot do anything useful, in words; None when it can.
+    Inpainting engines call it before they start: a full mask leaves no source pixels, an empty one no work."""
+    m = np.asarray(mask)
+    if m.size == 0 or not (m > 0).any():
+        return EMPTY_MASK_PROBLEM
+    if full_mask(m):
+        return FULL_MASK_PROBLEM
+    return None
+
+
+def check_fillable(mask: np.ndarray) -> None:
+    """Raise MaskError when the mask leaves no pixels to fill from (an empty mask is left to the engine)."""
+    if full_mask(mask):
+        raise MaskError(FULL_MASK_PROBLEM)
+
+
 # ------------------------------------------------------------------------------------------ editing
 # Editing operations change the mask in place and return the rectangle (x, y, w, h) they touched, so a
 # viewer repaints and an undo history stores only that part. Soft brushes write coverage (0..255);

@@ -31,6 +31,7 @@ from desktop.settings_store import desktop_settings
 from desktop.status_bar import StatusWidgets
 from desktop.versions import VersionHistory
 from desktop.window_document import MASK_FILTER, OPEN_FILTER, DocumentMixin, same_file
+from desktop.window_faces import FacesMixin
 from desktop.window_menus import VIEW_SIDE, VIEW_SINGLE, VIEW_SPLIT, MenusMixin
 from desktop.window_run import RunMixin
 from desktop.workers import JobHandle, WorkerPool
@@ -54,7 +55,7 @@ def _probe_device(progress: Any = None, cancel: Any = None) -> tuple[str, str]:
         return f"Device: unavailable ({e})", "cpu"
 
 
-class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
+class MainWindow(MenusMixin, DocumentMixin, RunMixin, FacesMixin, QMainWindow):
     first_paint = Signal()
     photo_opened = Signal(object)
     engines_loaded = Signal(list)
@@ -70,6 +71,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         self.device = "cpu"
         self.engines: list[Any] = []
         self.run_job: JobHandle | None = None
+        self.face_job: JobHandle | None = None
         self.load_job: JobHandle | None = None
         self.last_export: Path | None = None
         self.view_mode = VIEW_SINGLE
@@ -153,6 +155,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         self.restore_panel.cancel_requested.connect(self.cancel_run)
         self.restore_panel.draw_box_requested.connect(lambda: c.set_tool(Tool.BOX))
         self.restore_panel.clear_boxes_requested.connect(lambda: c.regions.set_regions([]))
+        self.restore_panel.find_faces_requested.connect(self.find_faces)
         self.mask_panel.load_requested.connect(self.load_mask_dialog)
         self.mask_panel.save_requested.connect(self.save_mask_dialog)
         self.history_panel.export_requested.connect(self.export_dialog)
@@ -315,9 +318,9 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Restora",
-                          "Restora: brighten dark photos, fill holes and remove objects, and run community models "
-                          "(upscaling, inpainting, and face restoration inside boxes you draw), locally, on your GPU "
-                          "or CPU. Train or fine-tune the models on your own photos in the Training tab.")
+                          "Restora: brighten dark photos, fill holes and remove objects, restore faces, and run "
+                          "community models (upscaling, inpainting, face restoration), locally, on your GPU or CPU. "
+                          "Train or fine-tune the models on your own photos in the Training tab.")
 
     def show_error(self, title: str, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
@@ -361,6 +364,19 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, QMainWindow):
         h = self.canvas.mask_layer.history
         self.actions["undo"].setEnabled(h.can_undo())
         self.actions["redo"].setEnabled(h.can_redo())
+        self._offer_fill()
+
+    def _offer_fill(self) -> None:
+        """The first mask painted on a photo brings up the fill engines, unless the user picked an engine
+        since the photo opened."""
+        if self.document is None:
+            return
+        if getattr(self, "_fill_photo", None) is not self.document:  # a new photo: watch its mask afresh
+            self._fill_photo, self._fill_offered = self.document, False
+            self.restore_panel.clear_choice()
+        mask = self.canvas.mask_layer.doc
+        if not self._fill_offered and mask is not None and not mask.is_empty():
+            self._fill_offered = self.restore_panel.offer_task("inpaint")
 
 
 _same_file = same_file  # the older private name

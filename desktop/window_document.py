@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from core.kinds import IMAGE_SUFFIXES
+from desktop.open_preview import OpenPreview
 from desktop.settings_store import add_recent, clear_recent, recent_files
 from desktop.window_base import WindowParts
 from desktop.workers import JobHandle
@@ -42,7 +43,16 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 class DocumentMixin(WindowParts):
+    _open_preview: OpenPreview | None = None
+
     # --- opening ------------------------------------------------------------------------------------
+    @property
+    def open_preview(self) -> OpenPreview:
+        """The reduced copy shown while a big photo loads (desktop.open_preview)."""
+        if self._open_preview is None:
+            self._open_preview = OpenPreview(self)
+        return self._open_preview
+
     def open_dialog(self) -> None:
         if not self.confirm_discard("opening another photo"):
             return
@@ -63,6 +73,7 @@ class DocumentMixin(WindowParts):
         handle.on(succeeded=lambda out: self._photo_loaded(p, *out))
         handle.on(failed=lambda message, _d: self.show_error("Cannot open photo", message))
         self.load_job = handle
+        self.open_preview.start(p, handle)  # a reduced copy shows first; editing waits for the photo
         return handle
 
     def _photo_loaded(self, path: Path, photo, display) -> None:

@@ -9,6 +9,16 @@ os.environ.setdefault("RESTORA_DEVICE", "cpu")
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles (HYPOTHESIS_PROFILE=long for the longer fuzz run, see README "Fuzz tests"). Every fuzz
+# example has a deadline, so a decoder that hangs fails the test; the fuzz corpus in tests/data/fuzz-corpus
+# (not Hypothesis's own database) keeps the inputs that ever failed.
+_FUZZ = dict(deadline=10_000, database=None, derandomize=False,
+             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("default", max_examples=25, **_FUZZ)
+settings.register_profile("long", max_examples=1500, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

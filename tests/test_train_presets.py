@@ -23,6 +23,7 @@ CASES = [
                             "gan": {"enabled": True, "d_warmup_epochs": 1, "penalty_every": 1}}),
     ("image_unet", "flat", {"model": {"base": 4, "depth": 2, "d_base": 4}, "data": {"kind": "face"},
                             "gan": {"enabled": True, "loss": "hinge", "penalty": "wgan-gp", "d_warmup_epochs": 0}}),
+    ("lbam", "flat", {"model": {"base": 2, "d_base": 2, "d_layers": 3}}),  # no VGG16 file: those terms off
 ]
 
 

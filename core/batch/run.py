@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 from core.batch.items import BatchError, BatchFailure, BatchItem, BatchPlan
 from core.batch.shard import Shard
 from core.errors import CancelledError, RestoraError
+from core.fileio import remove_leftovers
 from core.jobs import CancelToken, Progress, ScaledProgress, no_progress
 
 STEPS = 1000  # progress units per photo
@@ -181,6 +182,8 @@ def run_batch(plan: BatchPlan, engine: Any, params: Mapping[str, Any] | None = N
     items = shard.select(plan.items)
     report = BatchReport(total=len(items), shard=shard, problems=list(plan.problems))
     prepare_out_dir(plan.out_dir)
+    for folder in {plan.out_dir, *(item.target.parent for item in items)}:
+        remove_leftovers(folder)  # half-written results of a batch killed over an hour ago
     count = len(items)
     mask_folder = plan.mask_arg if plan.mask_arg is not None and plan.mask_arg.is_dir() else None
     for position, item in enumerate(items):

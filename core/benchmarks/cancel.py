@@ -22,11 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from core.benchmarks.engine import run_child, synthetic_photo_pixels
+from core.benchmarks.subjects import make_engine
 from core.jobs import CancelToken
-
-# weights file -> (module, class): networks that can be built with seeded random weights
-RANDOM_NETWORKS = {"zero_dce.safetensors": ("core.archs.zero_dce", "ZeroDCE"),
-                   "zero_dce_pp.safetensors": ("core.archs.zero_dce_pp", "ZeroDCEPP")}
 
 
 class TimedToken(CancelToken):
@@ -43,36 +40,6 @@ class TimedToken(CancelToken):
         with self._lock:
             self.checks.append((time.perf_counter(), where))
         super().raise_if_cancelled()
-
-
-def _random_weights(engine: Any, folder: Path) -> Path | None:
-    """Seeded random weights for a learned engine whose file is missing; None when it needs none."""
-    if not hasattr(engine, "has_weights") or engine.has_weights():
-        return None
-    known = RANDOM_NETWORKS.get(getattr(engine, "weights_file", ""))
-    if known is None:
-        return None
-    import importlib
-
-    import torch
-    from safetensors.torch import save_file
-
-    torch.manual_seed(0)
-    net = getattr(importlib.import_module(known[0]), known[1])()
-    path = folder / engine.weights_file
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
-    return path
-
-
-def _make_engine(engine_id: str, device: str | None, folder: Path) -> tuple[Any, bool]:
-    from core.engines.registry import default_registry
-
-    # Any: a learned engine (the only kind _random_weights gives weights for) also takes `weights=`.
-    engine: Any = default_registry().create(engine_id, device=device)
-    weights = _random_weights(engine, folder)
-    if weights is None:
-        return engine, False
-    return type(engine)(device=device, weights=weights), True
 
 
 def cancel_latency(engine: Any, photo: Any, params: dict[str, str], after: float) -> dict[str, Any]:
@@ -140,7 +107,7 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     from core.photo import Photo
 
     with tempfile.TemporaryDirectory() as folder:
-        engine, random_weights = _make_engine(engine_id, device, Path(folder))
+        engine, random_weights = make_engine(engine_id, device, Path(folder))
         from core.engines.request import EngineRequest
 
         warm = Photo(rgb=synthetic_photo_pixels(0.05, dark=engine.task == "lowlight"))

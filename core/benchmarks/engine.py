@@ -52,45 +52,71 @@ def _current_rss_mb() -> float:
 
 
 def measure_in_this_process(engine_id: str, megapixels: float, device: str | None,
-                            params: dict[str, str]) -> dict[str, object]:
+                            params: dict[str, str], runs: int = 1, budget_s: float = 0,
+                            masks: int = 3) -> dict[str, object]:
+    """Time `runs` runs after a warm-up (fewer once they took `budget_s` seconds, when given); `seconds` is
+    their median (min and max beside it)."""
+    import shutil
+    import tempfile
+
     import torch
 
-    from core.engines.registry import default_registry
+    from core.benchmarks.masks import object_masks
+    from core.benchmarks.stats import summary
+    from core.benchmarks.subjects import centre_regions, make_engine
     from core.engines.request import EngineRequest
     from core.photo import Photo
 
-    registry = default_registry()
-    engine = registry.create(engine_id, device=device)
+    folder = Path(tempfile.mkdtemp(prefix="restora-bench-"))
+    engine, random_weights = make_engine(engine_id, device, folder)  # random weights where none are shipped
     needs_mask = engine.requirements.needs_mask
 
     def make(mp: float) -> tuple[Photo, np.ndarray | None]:
         rgb = synthetic_photo_pixels(mp, dark=engine.task == "lowlight")
         mask = None
         if needs_mask:
-            mask = np.zeros(rgb.shape[:2], np.uint8)
-            h, w = rgb.shape[:2]
-            mask[h // 3: h // 3 + h // 20, w // 4: w // 4 + w // 10] = 255
+            mask = object_masks(rgb.shape[0], rgb.shape[1], masks)  # `masks` object-sized blobs
         return Photo(rgb=rgb), mask
 
+    def regions(photo: Photo) -> Any:
+        return centre_regions(photo.height, photo.width) if engine.requirements.needs_regions else None
+
     warm_photo, warm_mask = make(0.05)
-    engine.run(EngineRequest(warm_photo, mask=warm_mask, params=params))  # loads weights, warms caches
+    engine.run(EngineRequest(warm_photo, mask=warm_mask, regions=regions(warm_photo), params=params))  # warm-up
     photo, mask = make(megapixels)
+    cuda = torch.cuda.is_available() and str(device or "").startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     rss_before = _current_rss_mb()
-    start = time.perf_counter()
-    result = engine.run(EngineRequest(photo, mask=mask, params=params))
-    seconds = time.perf_counter() - start
-    return {"engine": engine_id, "megapixels": round(photo.width * photo.height / 1e6, 2),
+    times = []
+    for _ in range(max(1, runs)):
+        start = time.perf_counter()
+        result = engine.run(EngineRequest(photo, mask=mask, regions=regions(photo), params=params))
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+        if budget_s and sum(times) >= budget_s:
+            break
+    shutil.rmtree(folder, ignore_errors=True)
+    spread = summary(times)
+    seconds, mp = float(spread["median"]), photo.width * photo.height / 1e6
+    return {"engine": engine_id, "megapixels": round(mp, 2),
             "width": photo.width, "height": photo.height, "device": str(device or "auto"),
-            "threads": torch.get_num_threads(), "seconds": round(seconds, 3),
-            "seconds_per_megapixel": round(seconds / (photo.width * photo.height / 1e6), 4),
+            "precision": params.get("precision", "default"), "threads": torch.get_num_threads(),
+            "seconds": round(seconds, 3), "seconds_min": spread["min"], "seconds_max": spread["max"],
+            "runs": len(times), "seconds_per_megapixel": round(seconds / mp, 4),
             "rss_before_run_mb": round(rss_before, 1), "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
+            "weights": "random" if random_weights else "installed",
             "output_size": [result.photo.width, result.photo.height], "notes": result.notes}
 
 
 def measure(engine_id: str, megapixels: float, *, device: str | None = None,
-            params: dict[str, str] | None = None, timeout: float = 1200) -> dict[str, object]:
+            params: dict[str, str] | None = None, timeout: float = 1200, runs: int = 1,
+            budget_s: float = 0, masks: int = 3) -> dict[str, object]:
     """Run measure_in_this_process in a child process and return its figures."""
-    result = run_child("core.benchmarks.engine", engine_id, megapixels, [], device, params, timeout)
+    extra = ["--runs", str(runs), "--budget", str(budget_s), "--masks", str(masks)]
+    result = run_child("core.benchmarks.engine", engine_id, megapixels, extra, device, params, timeout)
     return result if isinstance(result, dict) else {"engine": engine_id, "error": "no figures"}
 
 
@@ -115,10 +141,15 @@ def main() -> int:
     parser.add_argument("--megapixels", type=float, default=12)
     parser.add_argument("--device")
     parser.add_argument("--param", action="append", default=[])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--budget", type=float, default=0, help="stop repeating after this many seconds")
+    parser.add_argument("--masks", type=int, default=3, help="object masks (each ~1.5%% of the photo) for engines "
+                        "that need a mask (default 3)")
     args = parser.parse_args()
     from core.params import parse_params
 
-    print(json.dumps(measure_in_this_process(args.engine, args.megapixels, args.device, parse_params(args.param))))
+    print(json.dumps(measure_in_this_process(args.engine, args.megapixels, args.device, parse_params(args.param),
+                                             args.runs, args.budget, args.masks)))
     return 0
 
 

@@ -36,6 +36,44 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     low.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the saved setting)")
     low.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the full report as JSON")
     low.set_defaults(run=run)
+    add_inpaint_parser(tasks)
+
+
+def add_inpaint_parser(tasks: argparse._SubParsersAction) -> None:
+    """`restora eval inpaint`: fill engines side by side on seeded holes of six sizes."""
+    inp = tasks.add_parser("inpaint", help="inpainting engines: PSNR/SSIM/texture per hole size (0-10%% ... 50-60%%)")
+    inp.add_argument("--engine", action="append", required=True, metavar="ID", dest="engines",
+                     help="engine id to evaluate (repeat for several), e.g. inpaint.auto")
+    inp.add_argument("--photos", metavar="DIR", type=Path, required=True,
+                     help="folder of intact photos; the holes are made on the fly")
+    inp.add_argument("--seed", type=int, default=0, help="seed of the holes (default 0)")
+    inp.add_argument("--limit", type=int, default=None, metavar="N",
+                     help="use N photos spread evenly over the folder (default: all)")
+    inp.add_argument("--max-side", type=int, default=512, metavar="PX",
+                     help="shrink photos so the long side is at most PX (default 512)")
+    inp.add_argument("--param", action="append", default=[], metavar="ID:NAME=VALUE",
+                     help="an engine parameter, e.g. inpaint.patchmatch:patch=5 (repeatable)")
+    inp.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: the saved setting)")
+    inp.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the full report as JSON")
+    inp.set_defaults(run=run_inpaint)
+
+
+def run_inpaint(args: argparse.Namespace, registry: Any = None) -> int:
+    from core.evaluation import inpaint as ev
+    from core.imageio import write_atomic
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        print(f"\r[{done}/{total}] {message[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    report = ev.evaluate_inpaint(args.engines, args.photos, seed=args.seed, working_side=args.max_side,
+                                 limit=args.limit, registry=registry, device=args.device,
+                                 params=parse_params(args.param), progress=progress)
+    print(file=sys.stderr)
+    print(ev.format_table(report))
+    if args.json is not None:
+        write_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode("utf-8"))
+        print(f"Report written to {args.json}")
+    return 1 if any(row.error for row in report.rows) else 0
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:

@@ -98,10 +98,10 @@ def _import(store, files: list[Path], name: str | None, license_note: str) -> in
 
 
 def _catalog() -> int:
-    from core.store.catalog import catalog
+    from core.store.catalog import assets, catalog
 
     rows = [[c.id, c.task, c.architecture, f"{c.size / 1e6:.1f}" if c.size else "?",
-             "yes" if c.sha256 else "no", c.license] for c in catalog()]
+             "yes" if c.sha256 else "no", c.license] for c in [*catalog(), *assets()]]
     _table(rows, ["ID", "TASK", "ARCHITECTURE", "SIZE MB", "SHA-256", "LICENSE"])
     return 0
 
@@ -134,16 +134,20 @@ class _Bar:
 def _download(store, catalog_id: str) -> int:
     from core.errors import CancelledError
     from core.jobs import CancelToken
-    from core.store.catalog import catalog_entry
+    from core.store.catalog import assets, catalog_entry, fetch_asset
 
-    item = catalog_entry(catalog_id)
+    asset = next((a for a in assets() if a.id == catalog_id), None)
+    item = asset or catalog_entry(catalog_id)
     bar = _Bar(item.filename)
     token = CancelToken()
     outcome: dict[str, object] = {}
 
     def work() -> None:
         try:
-            outcome["entry"] = store.download(catalog_id, progress=bar, cancel=token)
+            if asset is not None:  # a detector file, not a network: it goes beside the store's models
+                outcome["asset"] = fetch_asset(asset, store.root, progress=bar, cancel=token)
+            else:
+                outcome["entry"] = store.download(catalog_id, progress=bar, cancel=token)
         except BaseException as e:  # noqa: BLE001  (handed to the main thread)
             outcome["error"] = e
 
@@ -163,6 +167,9 @@ def _download(store, catalog_id: str) -> int:
         return 130
     if isinstance(error, BaseException):
         raise error  # RestoraErrors are printed by core.cli.main
+    if "asset" in outcome:
+        print(f"Downloaded {item.name} to {outcome['asset']}; the face engine uses it from now on.")
+        return 0
     entry = outcome["entry"]
     print(f"Downloaded {item.name} as {entry.name} ({entry.architecture}, {entry.task}); "  # type: ignore[attr-defined]
           f"SHA-256 {entry.sha256}.")  # type: ignore[attr-defined]

@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from core.engines.base import Engine, EngineRequest, EngineResult, Param, RequirementError, Requirements
-from core.engines.model_regions import crop_boxes_around_mask, run_in_crops
+from core.engines.inpaint.strategy import NOTHING_TO_FILL, fill_photo, strategy_params
+from core.engines.model_regions import ModelFiller, run_in_crops
 from core.masks import check_mask
 from core.models.descriptor import ModelDescriptor
 from core.photo import Photo
@@ -26,8 +27,6 @@ ENGINE_PREFIX = "model."
 TILE = Param("tile", "int", 0, "Tile size in pixels; 0 chooses one from the free memory.", min=0, max=8192,
              step=32, label="Tile size")
 OVERLAP = Param("overlap", "int", 32, "Overlap between tiles, in pixels.", min=0, max=512, step=8)
-CROP_MARGIN = Param("context", "int", 64, "Pixels of surroundings around each painted area that the model "
-                    "sees when it fills it.", min=8, max=1024, step=8, label="Context")
 
 
 class FaceModelNeedsFaceEngineError(RequirementError):
@@ -81,8 +80,8 @@ class ModelEngine(Engine):
         params: list[Param] = []
         if facts.size.strategy == "tile":
             params += [TILE, OVERLAP]
-        if facts.masked and facts.size.strategy == "crop":
-            params.append(CROP_MARGIN)
+        if facts.masked:  # around each painted area by default (core.engines.inpaint.strategy)
+            params += list(strategy_params(context=64))
         params += list(facts.runtime_params)
         choices = precision_choices(entry)
         params.append(Param("precision", "choice", "auto", "Number format on the GPU (the CPU always uses "
@@ -125,15 +124,9 @@ class ModelEngine(Engine):
                     f"a whole photo. Draw a box around each face (Face box tool, F) or use the face-restoration "
                     f"engine with this model.")
             boxes = [r.box for r in request.regions]
-            rgb, notes = run_in_crops(self, photo.rgb, None, boxes, runtime, options, request, margin=0.25)
-        elif facts.masked and facts.size.strategy == "crop":
-            assert request.mask is not None
-            margin = int(request.params.get("context", CROP_MARGIN.default))
-            boxes = crop_boxes_around_mask(request.mask, margin)
-            if not boxes:
-                return EngineResult(photo=photo.with_rgb(photo.rgb.copy()),
-                                    notes=["The mask is empty: nothing to fill."])
-            rgb, notes = run_in_crops(self, photo.rgb, request.mask, boxes, runtime, options, request, margin=0.0)
+            rgb, notes = run_in_crops(self, photo.rgb, boxes, runtime, options, request, margin=0.25)
+        elif facts.masked and request.mask is not None:
+            return self.fill(request, runtime, options)
         else:
             rgb, notes = self.run_whole(photo.rgb, request.mask, runtime, options, request)
         out = np.ascontiguousarray(rgb[:, :, :3], dtype=np.float32)
@@ -142,6 +135,17 @@ class ModelEngine(Engine):
             out[keep] = photo.rgb[keep]  # only the masked pixels change
         return EngineResult(photo=Photo(rgb=out, alpha=_resize_alpha(photo.alpha, out.shape[:2]), meta=photo.meta),
                             regions=list(request.regions or ()), notes=notes)
+
+    def fill(self, request: EngineRequest, runtime: dict[str, Any], options: dict[str, Any]) -> EngineResult:
+        """An inpainting model through the shared strategy: only the masked pixels change, and no full-size
+        temporary is made beyond the result itself."""
+        photo, mask = request.photo, request.mask
+        assert mask is not None
+        if not mask.any():
+            return EngineResult(photo=photo, notes=[NOTHING_TO_FILL])
+        rgb, notes = fill_photo(photo.rgb, mask, ModelFiller(self, runtime, options, request), request.params,
+                                request.progress, request.cancel)
+        return EngineResult(photo=photo.with_rgb(rgb), regions=list(request.regions or ()), notes=notes)
 
     def run_whole(self, rgb: np.ndarray, mask: np.ndarray | None, runtime: dict[str, Any], options: dict[str, Any],
                   request: EngineRequest) -> tuple[np.ndarray, list[str]]:

@@ -86,14 +86,15 @@ def builtin_engines(store: Any = None) -> list[Registrable]:
     """Every engine Restora ships. Add new engines here. Engines with weight choices get the store."""
     import functools
 
-    from core.engines.inpaint.classical import OpenCVInpaint
+    from core.engines.face.engine import FaceRestoreEngine
+    from core.engines.inpaint import inpaint_engines
     from core.engines.lowlight import lowlight_engines
     from core.engines.lowlight.learned import LearnedLowLightEngine
 
     made: list[Registrable] = []
-    engines: list[type[Engine]] = [*lowlight_engines(), OpenCVInpaint]
+    engines: list[type[Engine]] = [*lowlight_engines(), *inpaint_engines(), FaceRestoreEngine]
     for engine in engines:
-        if isinstance(engine, type) and issubclass(engine, LearnedLowLightEngine):
+        if isinstance(engine, type) and issubclass(engine, (LearnedLowLightEngine, FaceRestoreEngine)):
             made.append(functools.partial(engine, store=store))
         else:
             made.append(engine)
@@ -106,6 +107,14 @@ def dedicated_architectures() -> frozenset[str]:
     from core.engines.lowlight import lowlight_engines
 
     return frozenset(a for e in lowlight_engines() if (a := getattr(e, "architecture", None)))
+
+
+def face_architectures(store: Any) -> frozenset[str]:
+    """Architectures of the store's aligned-face models: the face engine's restorer choices, not engines of
+    their own."""
+    from core.engines.face.engine import serves
+
+    return frozenset(e.architecture for e in store.list() if serves(e))
 
 
 def default_registry(*, include_store: bool = True, store: Any = None) -> EngineRegistry:
@@ -126,7 +135,7 @@ def default_registry(*, include_store: bool = True, store: Any = None) -> Engine
         from core.engines.model_engine import store_engines
 
         try:
-            register_all(registry, store_engines(store, dedicated_architectures()))
+            register_all(registry, store_engines(store, dedicated_architectures() | face_architectures(store)))
         except RestoraError as e:
             registry.notes.append(f"Imported models could not be listed: {e}")
         registry.notes.extend(f"Model store: {p}" for p in store.problems)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import stat
 import struct
 import warnings
 import zipfile
@@ -42,11 +43,7 @@ class UnsafeCheckpointError(CheckpointError):
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a weight file as a flat state dict on the CPU. Never executes pickled code."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file.")
-    if not path.is_file():
-        raise CheckpointError(f"{path} is a folder, not a weight file; expected {EXPECTED}.")
-    size = path.stat().st_size
+    size = _regular_file_size(path)
     if size == 0:
         raise CheckpointError(f"{path.name} is empty (0 bytes); expected {EXPECTED}. A download may have failed.")
     try:
@@ -55,26 +52,50 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     except OSError as e:
         raise CheckpointError(f"{path.name} cannot be read: {e.strerror or e}.") from None
 
-    kind = sniff(head, size)
+    kind = sniff(head, size, suffix=path.suffix)
     if kind == "safetensors":
         raw: Any = _load_safetensors(path)
     elif kind == "zip":
         raw = _load_zip(path)
     elif kind == "pickle":
         raw = _torch_load(path)
+    elif kind == DAMAGED_SAFETENSORS:
+        declared = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
+        raise CheckpointError(f"{path.name} is not a readable .safetensors file: its header is damaged or of an "
+                              f"unsupported kind (it declares {declared:,} header bytes in a file of {size:,} "
+                              f"bytes). Download or export it again.")
     else:
         raise CheckpointError(f"{path.name} is {kind}, not a checkpoint; expected {EXPECTED}.")
     return unwrap_state_dict(raw, path.name)
 
 
-def sniff(head: bytes, size: int) -> str:
-    """'safetensors', 'zip', 'pickle', or a description of what else the bytes look like."""
+def _regular_file_size(path: Path) -> int:
+    """The size of a regular file; CheckpointError for a missing path, a folder, a pipe or a device."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file.") from None
+    except OSError as e:
+        raise CheckpointError(f"{path} cannot be read: {e.strerror or e}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CheckpointError(f"{path} is a folder, not a weight file; expected {EXPECTED}.")
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{path} is not a regular file (a pipe, socket or device); expected {EXPECTED}.")
+    return st.st_size
+
+
+DAMAGED_SAFETENSORS = "a damaged .safetensors file"
+
+
+def sniff(head: bytes, size: int, *, suffix: str = "") -> str:
+    """'safetensors', 'zip', 'pickle', DAMAGED_SAFETENSORS, or a description of what else the bytes look like.
+    `suffix` (the file's) only tells a damaged .safetensors header from other unknown content."""
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "zip"
     if len(head) >= 9:
         (header_len,) = struct.unpack("<Q", head[:8])
-        if 0 < header_len <= size - 8 and head[8:9] == b"{":
-            return "safetensors"
+        if head[8:9] == b"{":
+            return "safetensors" if 0 < header_len <= size - 8 else DAMAGED_SAFETENSORS
     if head[:1] == b"\x80" and len(head) > 1 and head[1] <= 5:  # pickle PROTO opcode: torch's legacy format
         return "pickle"
     text = head.lstrip()[:20].lower()
@@ -86,29 +107,35 @@ def sniff(head: bytes, size: int) -> str:
         return "an image"
     if head.startswith(b"\x1f\x8b"):
         return "a gzip archive"
+    if suffix.lower() == ".safetensors":
+        return DAMAGED_SAFETENSORS
     try:
-        head.decode("utf-8")
-        return f"a text file (it starts with {head[:24].decode('utf-8', 'replace')!r})"
+        text_head = head.decode("utf-8")
     except UnicodeDecodeError:
         return "an unknown binary file"
+    if text_head and all(c.isprintable() or c in "\r\n\t" for c in text_head):
+        shown = text_head[:24].splitlines()[0] if text_head[:24].strip() else text_head[:24]
+        return f"a text file (it starts with \"{shown.strip()}\")"
+    return "an unknown binary file"
 
 
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{path.name} looks like a .safetensors file but is damaged or truncated: {e}") from None
+    except Exception as e:  # noqa: BLE001  SafetensorError, and whatever torch raises building the tensors
+        raise CheckpointError(f"{path.name} looks like a .safetensors file but is damaged or truncated "
+                              f"({_first_line(e)}). Download or export it again.") from None
 
 
 def _load_zip(path: Path) -> Any:
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-    except (zipfile.BadZipFile, OSError) as e:
-        raise CheckpointError(f"{path.name} is a damaged zip archive ({e}); expected {EXPECTED}.") from None
+    except Exception as e:  # noqa: BLE001  zipfile raises BadZipFile, but also UnicodeDecodeError, NotImplementedError...
+        raise CheckpointError(f"{path.name} is a damaged zip archive ({_first_line(e)}); expected {EXPECTED}.") \
+            from None
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         if any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names):
             return _load_torchscript(path)
@@ -133,25 +160,26 @@ def _load_torchscript(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _torch_load(path: Path) -> Any:
+    """torch's weights-only unpickler on an open file: the content decides the format, never the name (given a
+    path, torch would read any '.safetensors' name as safetensors)."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), path.open("rb") as fh:
             warnings.simplefilter("ignore")  # pickle-protocol notices: not the user's concern
-            return torch.load(str(path), map_location="cpu", weights_only=True)
+            return torch.load(fh, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         message = str(e)
-        if "Unsupported operand" in message and "GLOBAL" not in message:
-            raise CheckpointError(f"{path.name} is a Python pickle but not a PyTorch checkpoint; "
-                                  f"expected {EXPECTED}.") from None
-        if "weights_only" in message or "Unsupported global" in message or "Weights only load failed" in message:
+        if "GLOBAL" in message or "Unsupported global" in message:
             found = _unsafe_globals(path, message)
             raise UnsafeCheckpointError(
                 f"{path.name} is a pickle that needs Python code to load ({found}); Restora will not run code "
                 f"from a weight file. Save just the state dict (torch.save(model.state_dict(), ...)) or convert "
                 f"it to .safetensors with a tool you trust, then import that.") from None
-        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint ({_first_line(e)}); "
+        if "Unsupported operand" in message:
+            raise CheckpointError(f"{path.name} is a Python pickle but not a PyTorch checkpoint; "
+                                  f"expected {EXPECTED}.") from None
+        raise CheckpointError(f"{path.name} is damaged or not a PyTorch checkpoint ({_unpickler_detail(message)}); "
                               f"expected {EXPECTED}.") from None
-    except (EOFError, RuntimeError, zipfile.BadZipFile, OSError, ValueError, struct.error, IndexError, KeyError,
-            AssertionError, TypeError, AttributeError, MemoryError, OverflowError) as e:
+    except Exception as e:  # noqa: BLE001  the unpickler raises anything at all on damaged bytes (IndexError, ...)
         if "magic number" in str(e).lower():
             raise CheckpointError(f"{path.name} is a Python pickle but not a PyTorch checkpoint; "
                                   f"expected {EXPECTED}.") from None
@@ -226,8 +254,27 @@ def _describe(obj: Any) -> str:
 
 
 def _first_line(e: BaseException) -> str:
+    """An exception's first line for a message: no Python reprs, never empty."""
     text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
+    line = _CLASS_REPR.sub(r"\1", _OBJECT_REPR.sub("the data", text[0]))[:200] if text else ""
+    if isinstance(e, KeyError):
+        return f"an entry it needs is missing: {line}" if line else "an entry it needs is missing"
+    return line or "its data is inconsistent"
+
+
+_OBJECT_REPR = re.compile(r"<[^<>]*? object at 0x[0-9a-fA-F]+>")
+_CLASS_REPR = re.compile(r"<class '([\w.]+)'>")
+
+
+def _unpickler_detail(message: str) -> str:
+    """The line of torch's weights-only complaint that says what was wrong (it wraps it in advice)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if "WeightsUnpickler error:" in line:
+            rest = line.split("WeightsUnpickler error:", 1)[1].strip()
+            if rest or i + 1 < len(lines):
+                return _CLASS_REPR.sub(r"\1", rest or lines[i + 1])[:200]
+    return _CLASS_REPR.sub(r"\1", lines[0])[:200] if lines else "it cannot be unpickled"
 
 
 EXPORT_FORMAT = "restora-train-export"  # the `format` metadata of a training run's best.safetensors

@@ -19,6 +19,7 @@ from core.session.recovery_format import (
     FORMAT,
     INDEX,
     SessionFileError,
+    check_name,
     meta_from_json,
     read_edit,
     read_photo,
@@ -69,8 +70,8 @@ def load_session(folder: Path) -> Document:
         doc.versions.restore(versions, int(index["current"]), int(index["reference"]))
         for m in index.get("masks") or ():
             mask = doc.mask_for(int(m["height"]), int(m["width"]))
-            undo = [read_edit(folder / n) for n in m.get("undo") or ()]
-            redo = [read_edit(folder / n) for n in m.get("redo") or ()]
+            undo = [read_edit(folder / check_name(n, "edit")) for n in m.get("undo") or ()]
+            redo = [read_edit(folder / check_name(n, "edit")) for n in m.get("redo") or ()]
             _replay(mask.array, undo)
             mask.history.restore(undo, redo)
         doc.faces.set([region_from_json(r) for r in index.get("faces") or ()])
@@ -78,7 +79,7 @@ def load_session(folder: Path) -> Document:
         doc.versions.set_current(doc.versions.current)  # selects the current version's mask
     except SessionFileError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as e:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
         raise SessionFileError(f"The session {folder.name} is damaged ({type(e).__name__}: {e}).") from None
     return doc
 
@@ -90,7 +91,7 @@ def discard_session(session: RecoverableSession | Path) -> None:
 
 def _version(folder: Path, data: dict[str, Any]) -> Version:
     meta = meta_from_json(data["meta"])
-    photo = read_photo(folder, str(data["file"]), bool(data.get("alpha")), meta)
+    photo = read_photo(folder, check_name(data["file"], "version"), bool(data.get("alpha")), meta)
     saved = data.get("saved_to")
     return Version(id=int(data["id"]), label=str(data["label"]), photo=photo, engine_id=data.get("engine_id"),
                    params=dict(data.get("params") or {}), parent_id=data.get("parent_id"),

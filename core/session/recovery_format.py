@@ -74,6 +74,16 @@ def write_edit(path: Path, edit: Edit) -> None:
     atomic_write(path, buf.getvalue())
 
 
+def check_name(name: str, kind: str) -> str:
+    """A file name from an index: only the names autosave itself writes, never a path."""
+    import re
+
+    pattern = r"v\d+" if kind == "version" else r"e\d+\.npz"
+    if not isinstance(name, str) or not re.fullmatch(pattern, name):
+        raise SessionFileError(f"The session names a {kind} file {name!r} that autosave never writes.")
+    return name
+
+
 def read_edit(path: Path) -> Edit:
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -83,8 +93,8 @@ def read_edit(path: Path) -> Edit:
                 return InvertEdit(label)
             x, y, w, h = (int(v) for v in data["rect"])
             before, after = np.array(data["before"]), np.array(data["after"])
-    except (OSError, KeyError, ValueError, EOFError) as e:
-        raise SessionFileError(f"The mask edit {path.name} cannot be read ({e}).") from None
+    except Exception as e:  # noqa: BLE001  (a damaged .npz raises zipfile, tokenize, value errors...)
+        raise SessionFileError(f"The mask edit {path.name} cannot be read ({type(e).__name__}).") from None
     if kind != "patch" or before.shape != (h, w) or after.shape != (h, w):
         raise SessionFileError(f"The mask edit {path.name} is damaged.")
     return PatchEdit(label, (x, y, w, h), before.astype(np.uint8), after.astype(np.uint8))
@@ -105,8 +115,8 @@ def read_photo(folder: Path, stem: str, has_alpha: bool, meta: PhotoMeta) -> Pho
         rgb = np.load(folder / f"{stem}-rgb.npy", allow_pickle=False)
         alpha = np.load(folder / f"{stem}-alpha.npy", allow_pickle=False) if has_alpha else None
         return Photo(rgb=np.ascontiguousarray(rgb, np.float32), alpha=alpha, meta=meta)
-    except (OSError, ValueError, EOFError) as e:
-        raise SessionFileError(f"The pixels of version {stem} cannot be read ({e}).") from None
+    except Exception as e:  # noqa: BLE001  (a damaged .npy header raises tokenize, value, syntax errors...)
+        raise SessionFileError(f"The pixels of version {stem} cannot be read ({type(e).__name__}).") from None
 
 
 def _b64(data: bytes | None) -> str | None:

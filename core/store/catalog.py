@@ -3,13 +3,16 @@
 Each entry names the official file, where it is published, and, where known, its SHA-256 and size in
 bytes. Where no hash has been published or verified (sha256=None) the downloader checks the size only (or
 just completeness) and the store records the SHA-256 it computes. Nothing here is downloaded unless asked.
+ASSETS are files the store does not import (the YuNet ONNX face detector): they go into a store sub-folder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import RestoraError
+from core.jobs import CancelToken, Progress, no_progress
 
 _REAL_ESRGAN = "https://github.com/xinntao/Real-ESRGAN/releases/download"
 _GFPGAN = "https://github.com/TencentARC/GFPGAN/releases/download"
@@ -93,8 +96,40 @@ CATALOG: tuple[CatalogEntry, ...] = (
 )
 
 
+# Files that are not networks for the store's import path (not PyTorch checkpoints: ONNX detectors). Each
+# is kept in a sub-folder of the store (`asset_path`), where the code that uses it looks; the store's
+# manifest does not list them. `fetch_asset` downloads one there, checksum-verified.
+_OPENCV_ZOO = "https://github.com/opencv/opencv_zoo/raw/47534e27c9851bb1128ccc0102f1145e27f23f98/models"
+YUNET = CatalogEntry("yunet-2023mar", "YuNet face detector (2023mar)", "face", "YuNet",
+                     f"{_OPENCV_ZOO}/face_detection_yunet/face_detection_yunet_2023mar.onnx",
+                     "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4", 232_589,
+                     "MIT (opencv/opencv_zoo)",
+                     "Face detector with five landmarks (ONNX, run by cv2.FaceDetectorYN); the face engine uses it "
+                     "instead of the Haar cascades once it is in the store's detectors folder.")
+ASSET_FOLDERS = {"yunet-2023mar": "detectors"}
+ASSETS: tuple[CatalogEntry, ...] = (YUNET,)
+
+
 def catalog() -> list[CatalogEntry]:
     return list(CATALOG)
+
+
+def assets() -> list[CatalogEntry]:
+    return list(ASSETS)
+
+
+def asset_path(item: CatalogEntry, store_root: Path) -> Path:
+    """Where an asset lives in the store folder `store_root`: <root>/<folder>/<its file name>."""
+    return Path(store_root) / ASSET_FOLDERS[item.id] / item.filename
+
+
+def fetch_asset(item: CatalogEntry, store_root: Path, *, progress: Progress = no_progress,
+                cancel: CancelToken | None = None) -> Path:
+    """Download an asset into its folder of the store (resumable; size and SHA-256 checked)."""
+    from core.store.downloads import download
+
+    return download(item.url, asset_path(item, store_root), sha256=item.sha256, size=item.size,
+                    progress=progress, cancel=cancel)
 
 
 def catalog_entry(catalog_id: str) -> CatalogEntry:

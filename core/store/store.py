@@ -21,12 +21,14 @@ import torch
 
 from core.archs.identify import Identification, identify_file
 from core.errors import RestoraError
-from core.fileio import atomic_copy, file_lock, hash_file, leftover_temp_files
+from core.fileio import PART_SUFFIX, atomic_copy, file_lock, hash_file, leftover_temp_files, remove_leftovers
 from core.jobs import CancelToken, Progress, no_progress
 from core.kinds import CHECKPOINT_SUFFIXES
 from core.models.checkpoints import CheckpointError
 from core.models.descriptor import ModelDescriptor
 from core.store.manifest import MANIFEST, ModelEntry, is_plain_file_name, now_iso, read_manifest, write_manifest
+
+STALE_DOWNLOAD_S = 7 * 24 * 3600.0  # a partial download untouched this long is not worth resuming
 
 
 class StoreError(RestoraError):
@@ -127,6 +129,8 @@ class ModelStore:
             if entry.catalog_id == catalog_id or (item.sha256 and entry.sha256 == item.sha256):
                 return entry
         dest = cache_dir() / "downloads" / f"{item.id}-{item.filename}"  # two catalog files may share a name
+        # A cancelled download's .part is kept to resume it; one nobody resumed for a week is forgotten.
+        remove_leftovers(dest.parent, suffixes=(PART_SUFFIX,), older_than_s=STALE_DOWNLOAD_S)
         download(item.url, dest, sha256=item.sha256, size=item.size, progress=progress, cancel=cancel)
         entry = self._import(dest, catalog_id, license_note=item.license, source="downloaded", catalog_id=catalog_id)
         dest.unlink(missing_ok=True)  # the store keeps its own copy

@@ -30,8 +30,9 @@ class ConfigError(RestoraError, ValueError):
 
 DATA_KINDS = ("paired", "unpaired", "inpaint", "face", "synthetic_lowlight", "lowlight_auto")
 SCHEDULERS = ("cosine", "step", "constant")
-GAN_LOSSES = ("nonsaturating", "hinge")
+GAN_LOSSES = ("nonsaturating", "hinge", "wgan")
 PENALTIES = ("r1", "wgan-gp", "none")
+MASK_KINDS = ("strokes", "irregular")  # core.train.masks: random_mask | irregular_mask
 MONITORS = {"psnr": "max", "ssim": "max", "val_loss": "min"}
 
 
@@ -56,6 +57,7 @@ class DataConfig:
     mask_strokes: list[int] = field(default_factory=lambda: [1, 4])
     mask_boxes: list[int] = field(default_factory=lambda: [0, 2])
     mask_max_fraction: float = 0.5
+    mask_kind: str = "strokes"  # one of MASK_KINDS; "irregular" ignores mask_strokes and mask_boxes
 
 
 @dataclass
@@ -63,6 +65,7 @@ class OptimConfig:
     g_lr: float = 2e-4
     d_lr: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.9, 0.99])
+    d_betas: list[float] = field(default_factory=list)  # the discriminator's; empty: the same as betas
     weight_decay: float = 0.0
     scheduler: str = "cosine"  # one of SCHEDULERS
     g_lr_min: float = 1e-6  # cosine floor
@@ -174,6 +177,8 @@ def _coerce(current: Any, value: Any, name: str) -> Any:
             raise ConfigError(f"{name} must be a string, got {value!r}.")
         return value
     if isinstance(current, list):
+        if not current and isinstance(value, list):  # an empty default (d_betas) takes numbers, any count
+            return [_coerce(0.0, v, f"{name}[{i}]") for i, v in enumerate(value)]
         if not isinstance(value, list) or len(value) != len(current):
             raise ConfigError(f"{name} must be a list of {len(current)} values, got {value!r}.")
         return [_coerce(c, v, f"{name}[{i}]") for i, (c, v) in enumerate(zip(current, value))]
@@ -190,6 +195,8 @@ def validate(cfg: RunConfig) -> None:
         (d.workers >= 0, "data.workers must be >= 0"),
         (d.val_count >= 1 and d.previews >= 0, "data.val_count must be >= 1 and data.previews >= 0"),
         (0.0 < d.mask_max_fraction <= 1.0, "data.mask_max_fraction must be in (0, 1]"),
+        (d.mask_kind in MASK_KINDS, f"data.mask_kind must be one of {', '.join(MASK_KINDS)}"),
+        (len(o.d_betas) in (0, 2), "optim.d_betas must be empty (the same as betas) or two numbers"),
         (o.scheduler in SCHEDULERS, f"optim.scheduler must be one of {', '.join(SCHEDULERS)}"),
         (o.g_lr >= 0 and o.d_lr >= 0 and o.g_lr_min >= 0 and o.d_lr_min >= 0, "learning rates must be >= 0"),
         (0.0 <= o.ema_decay < 1.0, "optim.ema_decay must be in [0, 1)"),

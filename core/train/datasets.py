@@ -3,7 +3,13 @@
 Every sample's randomness (crop, flips, mask, degradation) comes from a generator seeded by
 (seed, epoch, index), so a sample is the same whichever worker loads it and whether or not the run was
 interrupted: resuming only needs the epoch and the position in it. Samples are dicts of C x H x W float
-tensors in [0, 1]: "input", "target" (absent for zero-reference data) and "mask" (1 x H x W, 1 = hole).
+tensors in [0, 1]: "input", "target" (absent for zero-reference data) and "mask" (1 x H x W, 1 = hole),
+plus "skipped", the index of an unreadable file this sample stands in for (-1 when none).
+
+Unreadable files: a file that is not an image at all (empty, or no image signature) is left out when the
+dataset is built and listed in `skipped`; one that fails to decode later (truncated, damaged inside) is
+replaced by the next readable file (the same one every time: resuming stays exact) and named by its sample's
+"skipped" index, so the trainer can say so once. Only a folder with no usable image at all is an error.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from core.errors import RestoraError
-from core.imageio import load_photo
+from core.errors import ImageError, RestoraError
+from core.imageio import load_photo, sniff_format
 from core.kinds import IMAGE_SUFFIXES
 from core.train import degradations as deg
 from core.train.config import DataConfig
-from core.train.masks import random_mask
+from core.train.masks import irregular_mask, random_mask
 
 Sample = dict[str, torch.Tensor]
 _VAL_EPOCH = 1_000_003  # a fixed "epoch" for validation samples, far from any training epoch
@@ -65,6 +71,31 @@ def _rgb(path: Path) -> np.ndarray:
     return load_photo(path).rgb
 
 
+def screen(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The files that look like images (their first bytes; cheap), and (name, reason) for the others."""
+    usable, skipped = [], []
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(64)
+        except OSError as e:
+            skipped.append((path.name, f"cannot be opened ({e.strerror or e})"))
+            continue
+        if not head:
+            skipped.append((path.name, "is empty"))
+        elif sniff_format(head) is None:
+            skipped.append((path.name, "is not an image Restora reads"))
+        else:
+            usable.append(path)
+    return usable, skipped
+
+
+def _none_usable(folder: str | Path, skipped: Sequence[tuple[str, str]]) -> DatasetError:
+    shown = "; ".join(f"{name} {reason}" for name, reason in skipped[:5])
+    more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    return DatasetError(f"None of the images in {folder} can be used: {shown}{more}.")
+
+
 _T = TypeVar("_T")
 
 
@@ -86,6 +117,8 @@ class SeededDataset(Dataset):
         self.train = train
         self.epoch = 0
         self.limit = limit
+        self.skipped: list[tuple[str, str]] = []  # (file name, reason) left out when the dataset was built
+        self._unreadable: set[int] = set()  # indices that failed to decode in this process
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -106,18 +139,60 @@ class SeededDataset(Dataset):
     def count(self) -> int:
         raise NotImplementedError
 
+    def load(self, index: int) -> Sample:
+        raise NotImplementedError
+
+    def source_name(self, index: int) -> str:
+        """The file (or files) sample `index` is made from, for messages."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> Sample:
+        """Sample `index`, or the next readable one in its place (its "skipped" says which index failed)."""
+        n, i, skipped = self.count(), int(index), -1
+        for _ in range(n):
+            if i not in self._unreadable:
+                try:
+                    sample = self.load(i)
+                except ImageError:
+                    self._unreadable.add(i)
+                else:
+                    sample["skipped"] = torch.tensor(skipped, dtype=torch.int64)
+                    return sample
+            if skipped < 0:
+                skipped = i
+            i = (i + 1) % n
+        raise DatasetError(f"None of the {n} images of this dataset could be read (the first that failed: "
+                           f"{self.source_name(int(index))}: {self.unreadable_reason(int(index))}).")
+
+    def unreadable_reason(self, index: int) -> str:
+        """Why sample `index` cannot be read (tries it once more); "" when it can."""
+        try:
+            self.load(index)
+        except ImageError as e:
+            return str(e)
+        return ""
+
 
 class PairedDataset(SeededDataset):
     """folder/low/NAME.* -> folder/high/NAME.*"""
 
     def __init__(self, folder: str | Path, data: DataConfig, **kw: Any) -> None:
         super().__init__(data, **kw)
-        self.pairs = matched_pairs(folder)
+        pairs = matched_pairs(folder)
+        usable, self.skipped = screen([p for pair in pairs for p in pair])
+        ok = set(usable)
+        self.pairs = [(low, high) for low, high in pairs if low in ok and high in ok]
+        if not self.pairs:
+            raise _none_usable(folder, self.skipped)
 
     def count(self) -> int:
         return len(self.pairs)
 
-    def __getitem__(self, index: int) -> Sample:
+    def source_name(self, index: int) -> str:
+        low, high = self.pairs[index]
+        return f"{low.parent.name}/{low.name} + {high.parent.name}/{high.name}"
+
+    def load(self, index: int) -> Sample:
         low_path, high_path = self.pairs[index]
         low, high = _rgb(low_path), _rgb(high_path)
         if low.shape != high.shape:
@@ -132,29 +207,38 @@ class FolderDataset(SeededDataset):
 
     def __init__(self, folder: str | Path, data: DataConfig, **kw: Any) -> None:
         super().__init__(data, **kw)
-        self.files = list_images(folder)
+        self.files, self.skipped = screen(list_images(folder))
+        if not self.files:
+            raise _none_usable(folder, self.skipped)
 
     def count(self) -> int:
         return len(self.files)
+
+    def source_name(self, index: int) -> str:
+        return self.files[index].name
 
 
 class UnpairedDataset(FolderDataset):
     """A folder of images with no reference (zero-reference training)."""
 
-    def __getitem__(self, index: int) -> Sample:
+    def load(self, index: int) -> Sample:
         (image,) = self.crop([_rgb(self.files[index])], self.rng(index))
         return {"input": _chw(image)}
 
 
 class InpaintDataset(FolderDataset):
-    """Photos with generated hole masks; the input has its holes filled with grey, the target is the photo."""
+    """Photos with generated hole masks; the input has its holes filled with grey, the target is the photo.
+    data.mask_kind picks the generator: "strokes" (random_mask) or "irregular" (irregular_mask)."""
 
-    def __getitem__(self, index: int) -> Sample:
+    def load(self, index: int) -> Sample:
         rng = self.rng(index)
         (image,) = self.crop([_rgb(self.files[index])], rng)
         d = self.data
-        hole = random_mask(d.crop, d.crop, rng, strokes=_range(d.mask_strokes), boxes=_range(d.mask_boxes),
-                           max_fraction=d.mask_max_fraction)
+        if d.mask_kind == "irregular":
+            hole = irregular_mask(d.crop, d.crop, rng, max_fraction=d.mask_max_fraction)
+        else:
+            hole = random_mask(d.crop, d.crop, rng, strokes=_range(d.mask_strokes), boxes=_range(d.mask_boxes),
+                               max_fraction=d.mask_max_fraction)
         m = (hole > 0).astype(np.float32)[:, :, None]
         # Holes are mid-grey: neutral in either value range, so a residual network starts in range.
         return {"input": _chw(image * (1.0 - m) + 0.5 * m), "target": _chw(image), "mask": _chw(m)}
@@ -163,7 +247,7 @@ class InpaintDataset(FolderDataset):
 class FacePairDataset(FolderDataset):
     """Aligned face photos resized to crop x crop; the input is a synthetic degradation of the face."""
 
-    def __getitem__(self, index: int) -> Sample:
+    def load(self, index: int) -> Sample:
         rng = self.rng(index)
         face = deg.resize_square(_rgb(self.files[index]), self.data.crop)
         if self.train and self.data.flips and rng.random() < 0.5:
@@ -178,7 +262,7 @@ class FacePairDataset(FolderDataset):
 class SyntheticLowlightDataset(FolderDataset):
     """Well-exposed photos darkened by core.synthesis.lowlight.degrade_batch (seeded per sample)."""
 
-    def __getitem__(self, index: int) -> Sample:
+    def load(self, index: int) -> Sample:
         from core.synthesis.lowlight import degrade_batch
 
         rng = self.rng(index)
@@ -236,3 +320,20 @@ class ResumableSampler(DistributedSampler):
 
     def __len__(self) -> int:
         return max(0, self.num_samples - self.start)
+
+
+def from_worker(error: BaseException) -> bool:
+    """Whether an error was re-raised by a DataLoader from one of its worker processes (its message then
+    carries the worker's traceback)."""
+    return "Original Traceback" in str(error)
+
+
+def worker_error_message(error: BaseException) -> str:
+    """'Type: message' for a status or a log line; for an error re-raised from a DataLoader worker, the
+    original error's own line instead of the worker's traceback."""
+    text = str(error)
+    if from_worker(error):
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        name, _, rest = (lines[-1] if lines else "").partition(": ")
+        return f"{name.rsplit('.', 1)[-1]}: {rest}" if rest else text
+    return f"{type(error).__name__}: {text}"

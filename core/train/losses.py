@@ -130,7 +130,9 @@ def zero_reference_losses(enhanced: torch.Tensor, original: torch.Tensor, curves
 # ------------------------------------------------------------------------------------------ GAN losses
 
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
-    """The discriminator's loss: 'hinge' or 'nonsaturating' (logistic)."""
+    """The discriminator's loss: 'hinge', 'nonsaturating' (logistic) or 'wgan' (a critic's score gap)."""
+    if kind == "wgan":
+        return fake_logits.mean() - real_logits.mean()
     if kind == "hinge":
         return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
     if kind == "nonsaturating":
@@ -139,7 +141,7 @@ def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str) -> t
 
 
 def g_adversarial_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
-    if kind == "hinge":
+    if kind in ("hinge", "wgan"):
         return -fake_logits.mean()
     if kind == "nonsaturating":
         return F.softplus(-fake_logits).mean()
@@ -247,3 +249,90 @@ def _feature_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if k.split(".")[0].isdigit():
             out[k] = value
     return out
+
+
+# ------------------------------------------------------------- inpainting: VGG16 pool features, style
+
+# The loss network of LBAM's released training code (after PConv, Liu et al. 2018): VGG16's features after
+# pool1, pool2 and pool3 (torchvision indices 4, 9, 16), fed the [0, 1] images as they are (that code does not
+# apply ImageNet normalisation, and its loss weights were tuned that way); Gram matrices divided by C*H*W.
+VGG16_POOLS = {"pool1": 4, "pool2": 9, "pool3": 16}
+# Terms that need the user's VGG16 file and that a preset may turn on by default: without a file they are
+# switched off for the run, with a message (switch_off_vgg_terms); a file that is given but unreadable is an
+# error. (The relu-tap "perceptual" term keeps failing without weights: no preset turns it on by itself.)
+OPTIONAL_VGG_TERMS = ("pool_perceptual", "style")
+
+
+def load_vgg16_features(weights_path: str | Path, last: int) -> nn.Sequential:
+    """torchvision VGG16's feature layers 0..last, frozen, from the user's state dict (see PerceptualLoss)."""
+    import torchvision
+
+    path = Path(weights_path) if str(weights_path) else None
+    if path is None or not path.is_file():
+        raise LossConfigError("The VGG16 feature losses need VGG16 weights: set vgg16_weights to a torchvision "
+                              f"VGG16 state dict (file {'not given' if path is None else f'not found: {path}'}).")
+    state = _read_state_dict(path)
+    with torch.device("meta"):
+        vgg = torchvision.models.vgg16(weights=None)
+    features = cast(nn.Sequential, vgg.features[:last + 1])
+    wanted = {k: v for k, v in _feature_keys(state).items() if int(k.split(".")[0]) <= last}
+    try:
+        features.load_state_dict(wanted, strict=True, assign=True)
+    except RuntimeError as e:
+        raise LossConfigError(f"{path} is not a VGG16 state dict: {e}") from e
+    return features.eval().requires_grad_(False)
+
+
+class VGGPoolFeatures(nn.Module):
+    """VGG16 features after pool1, pool2 and pool3 of images in `value_range` (mapped to [0, 1])."""
+
+    def __init__(self, weights_path: str | Path, value_range: ValueRange = ZERO_ONE) -> None:
+        super().__init__()
+        self.features = load_vgg16_features(weights_path, max(VGG16_POOLS.values()))
+        self.taps = sorted(VGG16_POOLS.values())
+        self.value_range = value_range
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = to_unit_tensor(x, self.value_range)
+        out = []
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in self.taps:
+                out.append(x)
+        return out
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """N x C x C feature correlations divided by C*H*W, in float32 (sums over H*W overflow float16)."""
+    n, c, h, w = features.shape
+    f = features.float().reshape(n, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def pool_feature_losses(extractor: VGGPoolFeatures, output: torch.Tensor, composite: torch.Tensor,
+                        target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(perceptual, style), unweighted: over pool1..pool3, L1 of the features and of their Gram matrices
+    between the output and the target plus between the composite and the target."""
+    with torch.no_grad():
+        wanted = extractor(target)
+    n = output.shape[0]
+    both = extractor(torch.cat([output, composite], 0))  # one pass for the two images that need gradients
+    perceptual = output.new_zeros((), dtype=torch.float32)
+    style = output.new_zeros((), dtype=torch.float32)
+    for f, t in zip(both, wanted):
+        gram_t = gram_matrix(t)
+        for part in (f[:n], f[n:]):
+            perceptual = perceptual + F.l1_loss(part.float(), t.float())
+            style = style + F.l1_loss(gram_matrix(part), gram_t)
+    return perceptual, style
+
+
+def switch_off_vgg_terms(loss: dict[str, float], vgg16_weights: str) -> str:
+    """Without a VGG16 file, set the OPTIONAL_VGG_TERMS that are on to 0 (in place) and say so; "" otherwise."""
+    on = [name for name in OPTIONAL_VGG_TERMS if loss.get(name, 0.0) > 0]
+    if str(vgg16_weights).strip() or not on:
+        return ""
+    for name in on:
+        loss[name] = 0.0
+    return (f"No VGG16 weights given (vgg16_weights is empty): the {' and '.join(on)} loss terms are off for "
+            f"this run. Set vgg16_weights to a torchvision VGG16 state dict to train with them.")

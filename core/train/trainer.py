@@ -32,8 +32,22 @@ from core.models.checkpoints import EXPORT_FORMAT, CheckpointError, read_state_d
 from core.tensors import ZERO_ONE, check_range, from_model, from_model_tensor, to_model
 from core.train import distributed as dist_utils
 from core.train.config import MONITORS, ConfigError, RunConfig, config_to_toml
-from core.train.datasets import DatasetError, ResumableSampler, build_datasets
-from core.train.losses import PerceptualLoss, d_loss, g_adversarial_loss, r1_penalty, wgan_gp_penalty
+from core.train.datasets import (
+    DatasetError,
+    ResumableSampler,
+    SeededDataset,
+    build_datasets,
+    from_worker,
+    worker_error_message,
+)
+from core.train.losses import (
+    PerceptualLoss,
+    d_loss,
+    g_adversarial_loss,
+    r1_penalty,
+    switch_off_vgg_terms,
+    wgan_gp_penalty,
+)
 from core.train.optim import EMA, LRSchedule, adamw, set_lr
 from core.train.presets import get_preset
 from core.train.presets.base import Batch, ModelOutput, StepContext
@@ -68,6 +82,21 @@ def _stdout(line: str) -> None:
     print(line, flush=True)
 
 
+def as_saved(image: torch.Tensor) -> torch.Tensor:
+    """[0, 1] values as an 8-bit preview PNG stores them (rounded x * 255, as core.imageio saves), so a metric
+    of this tensor is the metric of the preview files."""
+    return torch.round(image.clamp(0.0, 1.0) * 255.0) / 255.0
+
+
+def measured_image(output: torch.Tensor, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """What validation measures, in [0, 1]: the output, or for masked data (1 = hole) the composite, the
+    output in the holes and the input elsewhere: what an inpainting engine hands back."""
+    if "mask" not in batch:
+        return output
+    hole = batch["mask"].to(output.device, output.dtype)
+    return output * hole + batch["input"].to(output.device, output.dtype) * (1 - hole)
+
+
 class Trainer:
     """Train `config` into `run_dir`; `resume=True` continues from run_dir/checkpoints/latest.pt."""
 
@@ -92,6 +121,9 @@ class Trainer:
         self._signal_number = 0  # the signal that asked for the stop, announced by the loop
         self._status_time = 0.0  # when status.json was last written (time.monotonic)
         self._first_step = 0  # the step this run() started from
+        self._notes: list[str] = []  # what the person should know about this run: echoed once, kept in status
+        self._skipped_files: list[str] = []  # unreadable data files, each noted once
+        self._noted_sources: set[str] = set()
         if self.ctx.is_main:  # a status at once: the panel sees the run and what it is doing before step 1
             self.folder.create()
             previous = (self.folder.read_status() or {}).get("step", 0) if resume else 0
@@ -108,7 +140,7 @@ class Trainer:
             if resume:
                 self._restore(self.folder.load_checkpoint("latest"))
         except BaseException as e:
-            self._status("failed", f"{type(e).__name__}: {e}" if not isinstance(e, KeyboardInterrupt)
+            self._status("failed", worker_error_message(e) if not isinstance(e, KeyboardInterrupt)
                          else "Interrupted.")
             raise
         self.tb = TensorBoardLog(self.folder.tensorboard_dir) if self.ctx.is_main else None
@@ -123,6 +155,9 @@ class Trainer:
 
     def _build(self, fine_tune: bool = False) -> None:
         cfg, dev = self.cfg, self.device
+        vgg_note = switch_off_vgg_terms(cfg.loss, cfg.vgg16_weights)  # before the preset reads the weights
+        if vgg_note:
+            self._notes.append(vgg_note)
         built = self.preset.build_model(cfg)
         if fine_tune:  # before EMA and the optimizer see the parameters
             load_initial_weights(built.generator, cfg.init_weights)
@@ -143,7 +178,7 @@ class Trainer:
         self.g_sched = LRSchedule(o.scheduler, o.g_lr, o.g_lr_min, total, o.warmup_steps, o.step_size, o.step_gamma)
         self.d_opt = self.d_sched = None
         if self.discriminator is not None:
-            self.d_opt = adamw(self.discriminator.parameters(), o.d_lr, o.betas, o.weight_decay)
+            self.d_opt = adamw(self.discriminator.parameters(), o.d_lr, o.d_betas or o.betas, o.weight_decay)
             self.d_sched = LRSchedule(o.scheduler, o.d_lr, o.d_lr_min, total, o.warmup_steps, o.step_size,
                                       o.step_gamma)
         self.perceptual = None
@@ -152,6 +187,8 @@ class Trainer:
         self.amp = bool(cfg.train.amp and dev.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.train_set, self.val_set = build_datasets(cfg.data, cfg.train.seed)
+        for name, reason in dict(self.train_set.skipped + self.val_set.skipped).items():
+            self._skipped_files.append(f"{name} {reason}")
         if not self.preset.zero_reference and cfg.data.kind == "unpaired":
             raise DatasetError(f"The preset {cfg.preset!r} needs reference images; data.kind 'unpaired' has none.")
         if self.discriminator is not None and self.preset.zero_reference:
@@ -312,13 +349,15 @@ class Trainer:
         written = 0
         try:
             for batch in self._val_loader():
+                self._note_skipped(batch, self.val_set)
                 b = self._to_model(batch)
                 out = self.preset.forward(model, b, self.built)
                 image = from_model_tensor(out.image, self.built.output_range)
+                shown = as_saved(measured_image(image, batch))  # what the previews show is what is measured
                 if "target" in batch:
-                    target = batch["target"].to(self.device)
-                    psnrs += psnr_per_image(image, target).tolist()
-                    ssims += [float(ssim_tensor(image[i:i + 1], target[i:i + 1])) for i in range(image.shape[0])]
+                    target = as_saved(batch["target"].to(self.device))
+                    psnrs += psnr_per_image(shown, target).tolist()
+                    ssims += [float(ssim_tensor(shown[i:i + 1], target[i:i + 1])) for i in range(shown.shape[0])]
                 if "target" in b or self.preset.zero_reference:
                     terms = self.preset.generator_losses(self._context(), b, out)
                     if terms:
@@ -326,18 +365,22 @@ class Trainer:
                 for i in range(image.shape[0]):
                     if written >= self.cfg.data.previews:
                         break
-                    self._write_preview(written, batch, out, i)
+                    self._write_preview(written, batch, out, shown, i)
                     written += 1
         finally:
             model.train(was_training)
         mean = lambda xs: float(np.mean(xs)) if xs else None  # noqa: E731
         return {"psnr": mean(psnrs), "ssim": mean(ssims), "val_loss": mean(losses)}
 
-    def _write_preview(self, index: int, batch: dict[str, torch.Tensor], out: ModelOutput, i: int) -> None:
-        """Input and target are [0, 1] data; the output is decoded with the model's declared range."""
+    def _write_preview(self, index: int, batch: dict[str, torch.Tensor], out: ModelOutput, shown: torch.Tensor,
+                       i: int) -> None:
+        """Input and target are [0, 1] data; the output is decoded with the model's declared range; masked data
+        adds the composite (the measured image, `shown`, already decoded)."""
         f = self.folder
         f.save_preview(self.step, index, "input", from_model(batch["input"][i:i + 1], ZERO_ONE))
         f.save_preview(self.step, index, "output", from_model(out.image[i:i + 1], self.built.output_range))
+        if "mask" in batch:
+            f.save_preview(self.step, index, "composite", from_model(shown[i:i + 1], ZERO_ONE))
         if "target" in batch:
             f.save_preview(self.step, index, "target", from_model(batch["target"][i:i + 1], ZERO_ONE))
 
@@ -431,8 +474,32 @@ class Trainer:
 
     def _status(self, state: str, message: str, phase: str = "") -> None:
         if self.ctx.is_main:
-            self.folder.write_status(state, message, self.step, self.cfg.train.max_steps, phase)
+            self.folder.write_status(state, message + self._notes_text(), self.step, self.cfg.train.max_steps,
+                                     phase)
             self._status_time = time.monotonic()
+
+    def _notes_text(self) -> str:
+        """The run's notes as every status message ends with them (the VGG16 note, the skipped files); "" if none."""
+        parts = list(self._notes)
+        files = self._skipped_files
+        if files:
+            shown = "; ".join(files[:3]) + (f"; and {len(files) - 3} more" if len(files) > 3 else "")
+            parts.append(f"Skipped {len(files)} unreadable image{'s' if len(files) != 1 else ''}: {shown}.")
+        return "".join(" " + p for p in parts)
+
+    def _note_skipped(self, batch: dict[str, torch.Tensor], dataset: SeededDataset) -> None:
+        """Name, once each, the files this batch's samples stand in for (they failed to decode)."""
+        skipped = batch.get("skipped")
+        if skipped is None or not self.ctx.is_main:
+            return
+        for index in sorted({int(i) for i in skipped.tolist() if int(i) >= 0}):
+            name = dataset.source_name(index)
+            if name in self._noted_sources:
+                continue
+            self._noted_sources.add(name)
+            text = f"{name} {dataset.unreadable_reason(index) or 'could not be read'}"
+            self._skipped_files.append(text)
+            self.echo(f"skipped an unreadable image: {text}")
 
     def _progress(self) -> None:
         """After a step: the status with the current step, after the first one and then every few seconds."""
@@ -452,10 +519,16 @@ class Trainer:
             self.echo(f"training {self.cfg.preset} ({self.built.architecture}) on {self.device}, "
                       f"{len(self.train_set)} images, {self.steps_per_epoch} steps per epoch, "
                       f"run folder {self.folder.path}")
+            for note in self._notes:
+                self.echo(f"note: {note}")
+            for text in self._skipped_files:  # found while the datasets were built
+                self.echo(f"skipped an unreadable image: {text}")
             result = self._loop(stop_at)
         except BaseException as e:
-            message = f"{type(e).__name__}: {e}" if not isinstance(e, KeyboardInterrupt) else "Interrupted."
+            message = worker_error_message(e) if not isinstance(e, KeyboardInterrupt) else "Interrupted."
             self._status("failed", message)
+            if isinstance(e, DatasetError) and from_worker(e):  # our own message, without the worker's traceback
+                raise DatasetError(message.partition(": ")[2]) from None
             raise
         finally:
             self._restore_signal_handlers(previous)
@@ -474,6 +547,7 @@ class Trainer:
             wait_start = time.perf_counter()
             for batch in loader:
                 self._window_wait += time.perf_counter() - wait_start
+                self._note_skipped(batch, self.train_set)
                 losses = self._train_step(batch)
                 if isinstance(losses, str):
                     return RunResult("failed", losses + self._last_good_note(), self.step, self.folder.path)

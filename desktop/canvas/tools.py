@@ -32,9 +32,9 @@ TOOL_INFO: dict[Tool, tuple[str, str, str]] = {
     Tool.ERASER: ("Eraser", "E", "Erase from the mask. [ and ] change the size."),
     Tool.RECT: ("Rectangle", "R", "Drag a rectangle to fill; hold Alt to erase it."),
     Tool.LASSO: ("Lasso", "L", "Draw around an area to fill; hold Alt to erase it."),
-    Tool.BOX: ("Face box", "F", "Drag a box around a face for an imported face model (GFPGAN, CodeFormer, "
-                                "RestoreFormer) to restore; Restora does not find faces by itself yet. Drag a box "
-                                "to move it, its corner to resize; Delete removes the selected box."),
+    Tool.BOX: ("Face box", "F", "Drag a box around a face the detector missed (Restore faces → Find faces "
+                                "shows what it found); drag a box to move it, its corner to resize; Delete "
+                                "removes the selected box."),
 }
 
 PAINT_TOOLS = (Tool.BRUSH, Tool.ERASER, Tool.RECT, Tool.LASSO)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from core.engines.base import Engine
 
 CANCEL_WAIT_MS = 1000  # after this long still cancelling, the bar says what the job is waiting for
+NO_BOXES = ("None yet: Find faces shows the faces found, to check before the run; draw any it missed. Without "
+            "boxes the engine looks for faces itself.")
 
 
 class Banner(QFrame):
@@ -65,6 +67,7 @@ class RestorePanel(QWidget):
     cancel_requested = Signal()
     draw_box_requested = Signal()
     clear_boxes_requested = Signal()
+    find_faces_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +85,7 @@ class RestorePanel(QWidget):
         self.reset_button.clicked.connect(self.form.reset)
 
         self.regions_box = QGroupBox("Face boxes")
-        self.regions_label = QLabel("None yet. An engine that finds faces shows them here; draw one it missed.")
+        self.regions_label = QLabel(NO_BOXES)
         self.regions_label.setObjectName("hint")
         self.regions_label.setWordWrap(True)
         draw = QPushButton("Draw box")
@@ -90,7 +93,12 @@ class RestorePanel(QWidget):
         draw.clicked.connect(self.draw_box_requested)
         clear = QPushButton("Clear boxes")
         clear.clicked.connect(self.clear_boxes_requested)
+        self.find_faces_button = QPushButton("Find faces")
+        self.find_faces_button.setToolTip("Look for faces now and show them as boxes to check, move or delete "
+                                          "before the run.")
+        self.find_faces_button.clicked.connect(self.find_faces_requested)
         boxes_buttons = QHBoxLayout()
+        boxes_buttons.addWidget(self.find_faces_button)
         boxes_buttons.addWidget(draw)
         boxes_buttons.addWidget(clear)
         boxes_layout = QVBoxLayout(self.regions_box)
@@ -160,6 +168,9 @@ class RestorePanel(QWidget):
 
         self.task_combo.currentIndexChanged.connect(self._task_chosen)
         self.engine_combo.currentIndexChanged.connect(self._engine_chosen)
+        self.chosen_by_user = False  # the user picked a task or engine since clear_choice()
+        self.task_combo.activated.connect(self._user_chose)  # activated: by the user only, never by code
+        self.engine_combo.activated.connect(self._user_chose)
         self.set_engines([])
 
     # --- engines ----------------------------------------------------------------------------------
@@ -179,6 +190,22 @@ class RestorePanel(QWidget):
         self.run_button.setEnabled(bool(self.engines))
         if not self.engines:
             self.description.setText("Looking for engines…")
+
+    def _user_chose(self, _index: int = 0) -> None:
+        self.chosen_by_user = True
+
+    def clear_choice(self) -> None:
+        """Forget that the user picked an engine (a new photo was opened)."""
+        self.chosen_by_user = False
+
+    def offer_task(self, task: str) -> bool:
+        """Switch to `task` and its first (default) engine unless the user picked an engine since
+        clear_choice(); True when the task is shown."""
+        index = self.task_combo.findData(task)
+        if self.chosen_by_user or index < 0:
+            return False
+        self.task_combo.setCurrentIndex(index)
+        return True
 
     def select_engine(self, engine_id: str) -> bool:
         for e in self.engines:
@@ -294,10 +321,14 @@ class RestorePanel(QWidget):
     def show_note(self, message: str) -> None:
         self.banner.show_message(message, "note")
 
+    def set_finding_faces(self, busy: bool) -> None:
+        self.find_faces_button.setEnabled(not busy)
+        self.find_faces_button.setText("Finding faces…" if busy else "Find faces")
+
     def set_regions(self, regions: list[tuple[int, int, int, int]]) -> None:
         self.regions = list(regions)
         if regions:
             self.regions_label.setText(f"{len(regions)} box{'es' if len(regions) != 1 else ''}: drag to move, "
                                        "drag a corner to resize, Delete removes the selected one.")
         else:
-            self.regions_label.setText("None yet. An engine that finds faces shows them here; draw one it missed.")
+            self.regions_label.setText(NO_BOXES)

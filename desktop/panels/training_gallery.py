@@ -1,4 +1,5 @@
-"""Validation previews of a run: input, output and target side by side, one row per sample, with a step slider."""
+"""Validation previews of a run: input, output (and, for inpainting, the composite that is measured) and target
+side by side, one row per sample, with a step slider."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from PySide6.QtWidgets import (
 
 from core.train.runs.reader import PreviewSample, PreviewStep, RunReader
 
-COLUMNS = (("input", "Input"), ("output", "Output"), ("target", "Target"))
+COLUMNS = (("input", "Input"), ("output", "Output"), ("composite", "Composite"), ("target", "Target"))
+OPTIONAL_COLUMNS = frozenset({"composite"})  # shown only for steps whose samples have them
 
 
 def preview_captions(reader: RunReader) -> dict[int, str]:
@@ -97,6 +99,8 @@ class PreviewGallery(QWidget):
         self._captions: dict[int, str] = {}
         self._rows: list[list[ScaledImage]] = []
         self._current: int | None = None
+        self._columns = [c for c in COLUMNS if c[0] not in OPTIONAL_COLUMNS]
+        self._header_labels: list[QLabel] = []
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Step"))
@@ -115,12 +119,8 @@ class PreviewGallery(QWidget):
         self.step_label.setWordWrap(True)
         self.step_label.setStyleSheet("color: #a0a3aa;")
 
-        header = QGridLayout()
-        for col, (_key, title) in enumerate(COLUMNS):
-            label = QLabel(title)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setStyleSheet("color: #a0a3aa; font-weight: bold;")
-            header.addWidget(label, 0, col)
+        header = self._header = QGridLayout()
+        self._build_header()
         self._grid_host = QWidget()
         self.grid = QGridLayout(self._grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -200,22 +200,42 @@ class PreviewGallery(QWidget):
             self.show_step(self._steps[index].step)
 
     def image_labels(self) -> list[list[ScaledImage]]:
-        """One [input, output, target] row of labels per sample shown."""
+        """One [input, output, (composite,) target] row of labels per sample shown."""
         return [list(row) for row in self._rows]
 
+    def _build_header(self) -> None:
+        for label in self._header_labels:
+            self._header.removeWidget(label)
+            label.deleteLater()
+        self._header_labels = []
+        for col, (_key, title) in enumerate(self._columns):
+            label = QLabel(title)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("color: #a0a3aa; font-weight: bold;")
+            self._header.addWidget(label, 0, col)
+            self._header_labels.append(label)
+
     def _show_samples(self, samples: list[PreviewSample]) -> None:
+        columns = [c for c in COLUMNS if c[0] not in OPTIONAL_COLUMNS or any(getattr(s, c[0]) for s in samples)]
+        if columns != self._columns:  # e.g. an inpainting run's composite: rows are rebuilt with its column
+            self._columns = columns
+            self._build_header()
+            while self._rows:
+                for label in self._rows.pop():
+                    self.grid.removeWidget(label)
+                    label.deleteLater()
         while len(self._rows) > len(samples):
             for label in self._rows.pop():
                 self.grid.removeWidget(label)
                 label.deleteLater()
         while len(self._rows) < len(samples):
             row = len(self._rows)
-            labels = [ScaledImage() for _ in COLUMNS]
+            labels = [ScaledImage() for _ in self._columns]
             for col, label in enumerate(labels):
                 self.grid.addWidget(label, row, col)
             self._rows.append(labels)
         for sample, labels in zip(samples, self._rows):
-            for (key, _title), label in zip(COLUMNS, labels):
+            for (key, _title), label in zip(self._columns, labels):
                 label.set_image(getattr(sample, key), "no target" if key == "target" else "missing")
         for row in range(self.grid.rowCount()):
             self.grid.setRowStretch(row, 0)
@@ -225,8 +245,8 @@ class PreviewGallery(QWidget):
 
     def _fit_rows(self) -> None:
         # From our own width: the scroll area's viewport is resized only after this widget is.
-        spare = 12 + 2 * self.grid.spacing() + 16  # margins, gaps between columns, a possible scroll bar
-        width = max(64, (self.width() - spare) // len(COLUMNS))
+        spare = 12 + (len(self._columns) - 1) * self.grid.spacing() + 16  # margins, column gaps, a scroll bar
+        width = max(64, (self.width() - spare) // len(self._columns))
         for labels in self._rows:
             height = max((lbl.heightForWidth(width) for lbl in labels if lbl.has_image()), default=width // 2)
             for lbl in labels:

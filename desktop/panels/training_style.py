@@ -21,7 +21,7 @@ DASH_PATTERNS: tuple[tuple[float, ...], ...] = ((), (5, 3), (1, 2.5), (6, 2.5, 1
 VAL_LOSS_DASH = 1  # validation losses are dashed (with triangles) over the training losses
 
 STATE_COLORS = {"running": "#3ec47a", "finished": "#8ea2ff", "early_stopped": "#8ea2ff", "stopped": "#f2c94c",
-                "failed": "#eb5757", "starting": "#2dccd3", "unknown": "#a0a3aa"}
+                "failed": "#eb5757", "starting": "#2dccd3", "interrupted": "#f2994a", "unknown": "#a0a3aa"}
 
 
 def run_color(index: int) -> QColor:

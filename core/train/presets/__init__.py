@@ -14,6 +14,8 @@ BUILTIN_PRESET_MODULES = (
     "core.train.presets.lowlight_gain_unet",
     "core.train.presets.gamma_net",
     "core.train.presets.image_unet",
+    "core.train.presets.lbam",
+    "core.train.presets.gpen",
 )
 
 _extra: dict[str, Preset] = {}

@@ -3,13 +3,16 @@
     run_dir/config.toml        the frozen, complete config
     run_dir/status.json        {"state", "phase", "message", "pid", "step", "total_steps", "updated"}
     run_dir/metrics.jsonl      one JSON object per line: {"kind": "train", ...} or {"kind": "val", ...}
-    run_dir/previews/step_XXXXXXXX/{i:02d}_input.png, _output.png, _target.png (no target: zero-reference)
+    run_dir/previews/step_XXXXXXXX/{i:02d}_input.png, _output.png, _target.png (no target: zero-reference),
+                               and _composite.png for inpainting (the output in the holes: what is measured)
     run_dir/checkpoints/latest.pt, best.pt (torch.save dicts; weights_only loadable), best.safetensors
     run_dir/STOP               created by anyone who wants the run to stop (it saves first)
     run_dir/tensorboard/       event files, only where tensorboardX is installed
 
 States: running | finished | stopped | failed | early_stopped. While running, the phase says what the trainer
-is doing (starting, loading data, training, validating) and `step` is rewritten every few seconds.
+is doing (starting, loading data, training, validating) and `step` is rewritten every few seconds. A reader
+calls a run whose status says running but whose process is gone INTERRUPTED (never written); the trainer that
+resumes such a run keeps {"step", "updated"} of the interrupted chapter in the status's "interrupted" field.
 Torch-free: the trainer (through core/train/runfolder.py), the reader and the panel all take the names here.
 """
 
@@ -18,13 +21,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from core.errors import RestoraError
-from core.fileio import atomic_write
+from core.fileio import OLD_CHECKPOINT_TEMP_SUFFIX, atomic_write, remove_leftovers
 from core.kinds import CHECKPOINT_SUFFIXES
 
 __all__ = ["CHECKPOINT_SUFFIXES"]  # re-exported: the reader lists checkpoints by these suffixes
@@ -39,6 +43,7 @@ TENSORBOARD_DIR = "tensorboard"
 
 STATES = ("running", "finished", "stopped", "failed", "early_stopped")
 FINISHED_STATES = frozenset(STATES) - {"running"}
+INTERRUPTED = "interrupted"  # what a reader calls "running" with its process gone (killed, crashed, reboot)
 
 PHASE_STARTING = "starting"  # the process is up, building the model and the datasets
 PHASE_LOADING = "loading data"  # waiting for the first batch
@@ -56,9 +61,9 @@ BEST_CHECKPOINT = BEST + CHECKPOINT_SUFFIX
 BEST_EXPORT = BEST + EXPORT_SUFFIX
 CHECKPOINT_ORDER = (BEST_EXPORT, BEST_CHECKPOINT, LATEST_CHECKPOINT)  # how a list of checkpoints is sorted
 
-PREVIEW_ROLES = ("input", "output", "target")
+PREVIEW_ROLES = ("input", "output", "composite", "target")
 _PREVIEW_STEP = re.compile(r"^step_(\d+)$")
-_PREVIEW_FILE = re.compile(r"^(\d+)_(input|output|target)\.png$", re.IGNORECASE)
+_PREVIEW_FILE = re.compile(r"^(\d+)_(input|output|composite|target)\.png$", re.IGNORECASE)
 
 
 class RunFolderError(RestoraError):
@@ -113,22 +118,65 @@ def is_run_folder(path: str | Path) -> bool:
 
 
 def status_record(state: str, message: str, step: int, total_steps: int, phase: str = "",
-                  pid: int | None = None) -> dict[str, Any]:
+                  pid: int | None = None, interrupted: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON object of status.json; raises ValueError for an unknown state or phase."""
     if state not in STATES:
         raise ValueError(f"unknown run state {state!r}")
     if phase and phase not in PHASES:
         raise ValueError(f"unknown run phase {phase!r}")
-    return {"state": state, "phase": phase if state == "running" else "", "message": message,
-            "pid": os.getpid() if pid is None else int(pid), "step": int(step), "total_steps": int(total_steps),
-            "updated": datetime.now(timezone.utc).isoformat()}
+    record = {"state": state, "phase": phase if state == "running" else "", "message": message,
+              "pid": os.getpid() if pid is None else int(pid), "step": int(step), "total_steps": int(total_steps),
+              "updated": datetime.now(timezone.utc).isoformat()}
+    if interrupted:
+        record["interrupted"] = interrupted
+    return record
 
 
 def write_status(run_dir: str | Path, state: str, message: str, step: int, total_steps: int,
                  phase: str = "") -> Path:
-    """Replace run_dir/status.json atomically (a reader never sees half of it)."""
-    record = status_record(state, message, step, total_steps, phase)
+    """Replace run_dir/status.json atomically (a reader never sees half of it). The first status of a process
+    that finds the last one interrupted records that chapter, and its later statuses keep it; a trainer
+    starting in the folder also clears what killed writers left in checkpoints/."""
+    previous = read_status(run_dir)
+    if phase == PHASE_STARTING:
+        clean_leftovers(run_dir)
+    record = status_record(state, message, step, total_steps, phase, interrupted=_interrupted_before(previous))
     return atomic_write(Path(run_dir) / STATUS_FILE, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
+
+
+def _interrupted_before(previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """{"step", "updated"} of an interrupted chapter: carried by this process, or found in the last status."""
+    if previous is None:
+        return None
+    if previous.get("pid") == os.getpid():
+        carried = previous.get("interrupted")
+        return carried if isinstance(carried, dict) else None
+    pid = previous.get("pid")
+    if previous.get("state") == "running" and isinstance(pid, int) and pid_alive(pid) is False:
+        step = previous.get("step")
+        return {"step": step if isinstance(step, int) and not isinstance(step, bool) else 0,
+                "updated": str(previous.get("updated") or "")}
+    return None
+
+
+def pid_alive(pid: int | None) -> bool | None:
+    """Whether a process with this id exists on this machine; None when that cannot be told."""
+    if not pid or pid <= 0 or sys.platform == "win32":  # os.kill(pid, 0) would terminate it on Windows
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError):
+        return None
+    return True
+
+
+def clean_leftovers(run_dir: str | Path) -> list[Path]:
+    """Remove the temporary checkpoint files killed writers left in run_dir/checkpoints (over an hour old)."""
+    return remove_leftovers(Path(run_dir) / CHECKPOINTS_DIR, suffixes=(OLD_CHECKPOINT_TEMP_SUFFIX,))
 
 
 def read_status(run_dir: str | Path) -> dict[str, Any] | None:

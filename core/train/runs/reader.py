@@ -21,12 +21,14 @@ from core.train.runs.layout import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
     FINISHED_STATES,
+    INTERRUPTED,
     LATEST_CHECKPOINT,
     METRICS_FILE,
     PREVIEWS_DIR,
     STATUS_FILE,
     RunFolderError,
     parse_preview_file,
+    pid_alive,
     preview_step_of,
     request_stop,
 )
@@ -49,10 +51,18 @@ class RunStatus:
     total_steps: int = 0
     updated: str = ""
     phase: str = ""
+    interrupted_step: int | None = None  # a resumed run: the step its interrupted chapter had reached
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
+
+    @property
+    def resumed_note(self) -> str:
+        """'Resumed after an interruption at step N.' for a run resumed after a kill or a crash, else ''."""
+        if self.interrupted_step is None:
+            return ""
+        return f"Resumed after an interruption at step {self.interrupted_step:,}."
 
     @property
     def updated_at(self) -> float | None:
@@ -62,10 +72,13 @@ class RunStatus:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "RunStatus":
         pid = data.get("pid")
+        interrupted = data.get("interrupted")
+        before = int(number(interrupted.get("step"), 0)) if isinstance(interrupted, Mapping) else None
         return cls(state=str(data.get("state") or "unknown"), message=str(data.get("message") or ""),
                    pid=int(pid) if isinstance(pid, int) and not isinstance(pid, bool) else None,
                    step=int(number(data.get("step"), 0)), total_steps=int(number(data.get("total_steps"), 0)),
-                   updated=str(data.get("updated") or ""), phase=str(data.get("phase") or ""))
+                   updated=str(data.get("updated") or ""), phase=str(data.get("phase") or ""),
+                   interrupted_step=before)
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class PreviewSample:
     input: Path | None
     output: Path | None
     target: Path | None
+    composite: Path | None = None  # inpainting runs: the output pasted into the holes
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ class PreviewStep:
             parsed = parse_preview_file(entry.name)
             if parsed is not None:
                 found.setdefault(parsed[0], {})[parsed[1]] = Path(entry.path)
-        return [PreviewSample(i, parts.get("input"), parts.get("output"), parts.get("target"))
+        return [PreviewSample(i, parts.get("input"), parts.get("output"), parts.get("target"), parts.get("composite"))
                 for i, parts in sorted(found.items())]
 
 
@@ -111,21 +125,6 @@ class CheckpointInfo:
 def _checkpoint_order(info: CheckpointInfo) -> tuple[int, float]:
     rank = CHECKPOINT_ORDER.index(info.name) if info.name in CHECKPOINT_ORDER else len(CHECKPOINT_ORDER)
     return rank, -info.modified
-
-
-def pid_alive(pid: int | None) -> bool | None:
-    """Whether a process with this id exists on this machine; None when that cannot be told."""
-    if not pid or pid <= 0 or sys.platform == "win32":  # os.kill(pid, 0) would terminate it on Windows
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return None
-    return True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,6 +180,7 @@ class RunReader:
         self._preview_steps: list[PreviewStep] = []
         self._checkpoints: list[CheckpointInfo] = []
         self._checkpoints_sig: tuple = ()
+        layout.clean_leftovers(self.run_dir)  # temp checkpoints of a trainer killed over an hour ago
 
     @property
     def name(self) -> str:
@@ -371,6 +371,13 @@ class RunReader:
     def stale(self) -> bool:
         """The status says running but its process is gone (killed, crashed before writing its status)."""
         return bool(self.status and self.status.state == "running" and pid_alive(self.status.pid) is False)
+
+    @property
+    def state(self) -> str:
+        """The status's state, INTERRUPTED for a stale one ('unknown' before any status was read)."""
+        if self.status is None:
+            return "unknown"
+        return INTERRUPTED if self.stale() else self.status.state
 
     def request_stop(self) -> Path:
         return request_stop(self.run_dir)

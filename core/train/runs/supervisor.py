@@ -11,12 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.train.runs.commands import find_new_run
-from core.train.runs.layout import FINISHED_STATES, LATEST_CHECKPOINT, PHASE_LOADING, PHASE_STARTING, PHASE_VALIDATING
+from core.train.runs.layout import (
+    FINISHED_STATES,
+    INTERRUPTED,
+    LATEST_CHECKPOINT,
+    PHASE_LOADING,
+    PHASE_STARTING,
+    PHASE_VALIDATING,
+)
 from core.train.runs.reader import RunReader, RunStatus
 
 STARTING = "starting"  # our process runs, but its run folder has no status of its own yet
-STALE = "running?"  # the status says running, but its process is gone
-STALE_NOTE = "The status says running, but its process is gone: it was killed or crashed."
+STALE = INTERRUPTED  # the status says running, but its process is gone
+STALE_NOTE = ("Interrupted: the status still says running, but its process is gone (it was killed, it crashed, or "
+              "the computer restarted). Resume continues from its latest checkpoint.")
 
 
 def run_key(path: str | Path) -> str:
@@ -124,7 +132,7 @@ class RunSupervisor:
         return status
 
     def state_of(self, key: str, reader: RunReader) -> str:
-        """running, finished, stopped, failed, early_stopped, starting, running? or unknown."""
+        """running, finished, stopped, failed, early_stopped, starting, interrupted or unknown."""
         own = self.is_own(key)
         status = self._fresh_status(reader) if own else reader.status
         if status is None:
@@ -182,6 +190,8 @@ class RunSupervisor:
         message = reader.status.message if reader.status is not None else ""
         if state == STALE:
             return RunNote(f"{STALE_NOTE} {message}".strip(), error=True, state=state)
+        if state == "running" and reader.status is not None and reader.status.resumed_note:
+            message = f"{message} ({reader.status.resumed_note})" if message else reader.status.resumed_note
         return RunNote(message, error=state == "failed", state=state)
 
     def forget(self, key: str) -> None:

@@ -1,0 +1,102 @@
+"""PatchMatch exemplar fill (Barnes et al., SIGGRAPH 2009) through the pypatchmatch library: the hole is
+rebuilt from patches copied from the rest of the photo, so texture (grass, walls, fabric) continues instead of
+being smeared. No model needed; the offline default for anything thicker than a scratch.
+
+Time grows with the hole's area, so when the holes of one run add up to more than the full-detail limit the
+biggest are filled at a reduced size and scaled up (small holes keep full detail; a hole that would shrink by
+less than MIN_REDUCTION is not reduced at all, so up to 2.25 times the limit is filled at full detail).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Sequence
+
+import numpy as np
+
+from core.engines.base import EngineRequest, Param, RequirementError
+from core.engines.inpaint.pieces import NoSourcePixelsError, budget_caps, fill_reduced, reduced_size
+from core.engines.inpaint.strategy import FillEngine, Filler, strategy_params
+from core.jobs import Progress
+from core.pixels import to_uint8
+
+SEED = 0  # the library's randomised search starts from this seed on every call: equal inputs, equal fills
+CONTEXT_SHARE = 0.5  # around each hole the method sees half the hole's size again: enough patches to copy
+# Resampling down and up by a small factor blurs away pixel-level texture for little time saved: a hole is
+# reduced only when it would shrink by at least this much on each side, else it is filled at full detail.
+MIN_REDUCTION = 1.5
+
+
+class PatchMatchUnavailableError(RequirementError):
+    """The pypatchmatch library (or its native part) could not be loaded."""
+
+
+def library() -> ModuleType | None:
+    """The pypatchmatch module when its native library loads, else None."""
+    try:
+        import patchmatch
+    except ImportError:
+        return None
+    return patchmatch if getattr(patchmatch, "patchmatch_available", False) else None
+
+
+def patchmatch_fill(rgb: np.ndarray, hole: np.ndarray, patch: int) -> np.ndarray:
+    """One PatchMatch run on a piece (float32 RGB, uint8 hole); the fill is 8-bit (only hole pixels are new)."""
+    lib = library()
+    if lib is None:
+        raise PatchMatchUnavailableError("The PatchMatch library (pypatchmatch) is not installed: reinstall "
+                                         "Restora's requirements, or use the classical fill.")
+    if hole.all():
+        raise NoSourcePixelsError("Nothing outside the hole is left to copy patches from: paint a smaller area.")
+    lib.set_random_seed(SEED)
+    filled = lib.inpaint(to_uint8(rgb), hole, patch_size=int(patch))
+    return filled.astype(np.float32) / np.float32(255.0)
+
+
+PATCH = Param("patch", "int", 3, "Radius of the compared patches, in pixels (3 compares 7 x 7 patches). Larger "
+              "patches follow larger structures but are slower.", min=1, max=15, label="Patch radius")
+DETAIL = Param("detail", "int", 120, "The total hole area, in thousands of pixels, filled at full detail. "
+               "Bigger holes are filled at a reduced size and scaled up: much faster on big photos, a little "
+               "softer. 0 never reduces.", min=0, max=100_000, step=10, label="Full-detail limit")
+
+
+class PatchMatchFiller(Filler):
+    parallel = True  # the native call releases the GIL
+    context_share = CONTEXT_SHARE
+
+    def __init__(self, patch: int, detail_kpx: int) -> None:
+        self.patch = patch
+        self.budget = int(detail_kpx) * 1000
+        self.factors: list[float] = []
+
+    def plan(self, holes: Sequence[np.ndarray]) -> None:
+        caps = budget_caps([int(np.count_nonzero(h)) for h in holes], self.budget)
+        self.factors = [f if f >= MIN_REDUCTION else 1.0 for f in caps]
+
+    def fill(self, index: int, rgb: np.ndarray, hole: np.ndarray, progress: Progress) -> np.ndarray:
+        factor = self.factors[index] if index < len(self.factors) else 1.0
+        if factor > 1.0:
+            size = reduced_size(hole.shape[1], hole.shape[0], factor)
+            return fill_reduced(rgb, hole, lambda r, m: patchmatch_fill(r, m, self.patch), size)
+        return patchmatch_fill(rgb, hole, self.patch)
+
+    def notes(self) -> list[str]:
+        most = max(self.factors, default=1.0)
+        if most <= 1.0:
+            return []
+        return [f"The biggest holes were filled at down to 1/{most:.1f} of full size to keep it quick; raise "
+                f"the full-detail limit for sharper fills."]
+
+
+class PatchMatchInpaint(FillEngine):
+    id = "inpaint.patchmatch"
+    title = "Exemplar fill (PatchMatch)"
+    description = ("Removes objects by rebuilding the area from patches of the rest of the photo, so texture "
+                   "continues. No model needed.")
+    params = (PATCH, DETAIL, *strategy_params(context=32))
+
+    def unavailable(self) -> str | None:
+        return None if library() is not None else "the PatchMatch library (pypatchmatch) is not installed."
+
+    def make_filler(self, request: EngineRequest) -> Filler:
+        return PatchMatchFiller(int(request.params["patch"]), int(request.params["detail"]))

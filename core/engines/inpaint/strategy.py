@@ -1,0 +1,183 @@
+"""How every inpainting method meets a photo of any size: the strategy, written once.
+
+- "crop" (the default): each painted area's bounding box plus a context margin is filled on its own
+  (areas whose margins overlap share one piece), then only its hole pixels are pasted back. The method sees
+  the surroundings, so the outermost hole pixels already continue them: the seam is the mask's own edge and
+  every pixel outside the mask stays bit-identical. Memory and time follow the holes, not the photo.
+- "resize": the photo is reduced to a working size, filled there, and the fill is scaled back up into the
+  hole pixels (a quick look at a very large photo, or a network that wants small inputs).
+- "original": the whole photo at once (a method that needs global context).
+
+A method plugs in as a Filler: it may look at every piece's hole first (`plan`, for a time budget), then
+fills pieces (`fill`, which must not write into its inputs). Fillers that release the GIL (OpenCV,
+PatchMatch) fill pieces on several threads.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from core.engines.base import Engine, EngineRequest, EngineResult, Requirements
+from core.engines.inpaint.pieces import NoSourcePixelsError, crop_boxes, reduced_size, shrink_hole
+from core.jobs import CancelToken, Progress, ScaledProgress
+from core.params import Param
+from core.warp import warp_in
+
+STRATEGIES = ("crop", "resize", "original")
+STRATEGY_TITLES = ("Around each painted area", "Whole photo at a working size", "Whole photo at full size")
+NOTHING_TO_FILL = "The mask is empty: nothing to fill."
+MAX_THREADS = 4
+
+
+def strategy_params(*, context: int = 64, strategy: str = "crop", working_size: int = 1024) -> tuple[Param, ...]:
+    """The strategy, context and working-size parameters, with an engine's own defaults."""
+    return (
+        Param("strategy", "choice", strategy, "Fill around each painted area with its surroundings (fast on big "
+              "photos), the whole photo at a reduced working size, or the whole photo at full size.",
+              choices=STRATEGIES, choice_titles=STRATEGY_TITLES, label="Strategy"),
+        Param("context", "int", context, "Pixels of surroundings around each painted area that the method sees "
+              "when it fills it (strategy: around each painted area).", min=0, max=2048, step=8, label="Context"),
+        Param("working_size", "int", working_size, "The long side, in pixels, the photo is reduced to before "
+              "filling (strategy: working size).", min=64, max=16384, step=64, label="Working size"),
+    )
+
+
+class Filler:
+    """One inpainting method, as the strategy drives it."""
+
+    parallel = False  # fill several pieces at once on threads (the method releases the GIL)
+    context_share = 0.0  # besides the context margin, this share of a painted area's size is added around it
+    min_context = 0  # the method reads this far around a hole: the crop margin is never smaller
+
+    def plan(self, holes: Sequence[np.ndarray]) -> None:
+        """See every piece's hole (uint8, 255 = fill) before any is filled; by default nothing to plan."""
+
+    def fill(self, index: int, rgb: np.ndarray, hole: np.ndarray, progress: Progress) -> np.ndarray:
+        """The piece `index` filled: float32 H x W x 3; only its hole pixels are used."""
+        raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        return []
+
+
+def fill_photo(rgb: np.ndarray, mask: np.ndarray, filler: Filler, params: Mapping[str, Any], progress: Progress,
+               cancel: CancelToken) -> tuple[np.ndarray, list[str]]:
+    """A copy of rgb with the mask's pixels filled by `filler` following params["strategy"]; pixels outside
+    the mask are bit-identical. Returns the new pixels and notes for the user."""
+    strategy = str(params.get("strategy", "crop"))
+    out = rgb.copy()
+    h, w = mask.shape
+    if strategy == "resize":
+        factor = max(h, w) / int(params.get("working_size", 1024))
+        if factor > 1.0:
+            return out, _fill_resized(rgb, mask, out, filler, factor, progress, cancel) + filler.notes()
+        strategy = "original"
+    if strategy == "original":
+        filler.plan([mask])
+        cancel.raise_if_cancelled()
+        np.copyto(out, filler.fill(0, rgb, mask, progress), where=mask[:, :, None] > 0)
+        progress(1, 1, "Filled")
+        return out, filler.notes()
+    if strategy != "crop":
+        raise ValueError(f"unknown inpainting strategy {strategy!r}")
+    boxes = crop_boxes(mask, max(int(params.get("context", 64)), filler.min_context), filler.context_share)
+    filler.plan([mask[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
+    total = len(boxes)
+
+    def one(i: int, sub: Progress) -> np.ndarray:
+        x0, y0, x1, y1 = boxes[i]
+        return filler.fill(i, np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(mask[y0:y1, x0:x1]), sub)
+
+    def paste(i: int, filled: np.ndarray) -> None:
+        x0, y0, x1, y1 = boxes[i]
+        np.copyto(out[y0:y1, x0:x1], filled, where=mask[y0:y1, x0:x1, None] > 0)
+
+    # one thread per piece up to MAX_THREADS, even beyond the cores: three pieces on two cores finish in about
+    # 1.5 pieces' time rather than 2
+    threads = min(total, MAX_THREADS) if filler.parallel else 1
+    if threads <= 1:
+        for i in range(total):
+            cancel.raise_if_cancelled()
+            paste(i, one(i, ScaledProgress(progress, i, 1, total)))
+            progress(i + 1, total, f"Filled area {i + 1} of {total}")
+    else:
+        _fill_on_threads(one, paste, total, threads, progress, cancel)
+    notes = [f"Filled {total} areas separately, each with its surroundings." if total != 1
+             else "Filled the painted area with its surroundings."]
+    return out, notes + filler.notes()
+
+
+def _quiet(done: int, total: int, message: str = "") -> None:
+    """Progress inside a piece filled on a worker thread: only the calling thread reports."""
+
+
+def _fill_on_threads(one: Any, paste: Any, total: int, threads: int, progress: Progress,
+                     cancel: CancelToken) -> None:
+    """Fill pieces on `threads` threads, pasting each in the calling thread as it finishes (so at most
+    `threads` pieces' pixels are held at once); cancel stops before the next piece starts."""
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inpaint")
+    pending: dict[Future[np.ndarray], int] = {}
+    started = done = 0
+    try:
+        while done < total:
+            while started < total and len(pending) < threads:
+                cancel.raise_if_cancelled()
+                pending[pool.submit(one, started, _quiet)] = started
+                started += 1
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                paste(pending.pop(future), future.result())
+                done += 1
+                progress(done, total, f"Filled area {done} of {total}")
+            cancel.raise_if_cancelled()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fill_resized(rgb: np.ndarray, mask: np.ndarray, out: np.ndarray, filler: Filler, factor: float,
+                  progress: Progress, cancel: CancelToken) -> list[str]:
+    """The resize strategy: fill a reduced copy of the photo, then scale the fill up box by box into the
+    hole pixels (no full-size scaled-up copy is made)."""
+    h, w = mask.shape
+    size = reduced_size(w, h, factor)
+    small = np.clip(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), 0.0, 1.0)
+    small_hole = shrink_hole(mask, size)
+    filler.plan([small_hole])
+    cancel.raise_if_cancelled()
+    filled = np.ascontiguousarray(filler.fill(0, small, small_hole, progress), np.float32)
+    kx, ky = w / size[0], h / size[1]
+    for x0, y0, x1, y1 in crop_boxes(mask, 0):
+        cancel.raise_if_cancelled()
+        # small-photo coordinates -> this box's pixels (pixel edges aligned, as cv2.resize)
+        M = np.array([[kx, 0.0, 0.5 * (kx - 1.0) - x0], [0.0, ky, 0.5 * (ky - 1.0) - y0]])
+        up = warp_in(filled, M, (x1 - x0, y1 - y0), border="replicate", interpolation="cubic", antialias=False)
+        np.copyto(out[y0:y1, x0:x1], up, where=mask[y0:y1, x0:x1, None] > 0)
+    progress(1, 1, "Filled")
+    return [f"Filled at {size[0]} x {size[1]} pixels and scaled up."]
+
+
+class FillEngine(Engine):
+    """Base of the built-in inpainting engines: bad input handled once, the strategy from the parameters."""
+
+    task = "inpaint"
+    requirements = Requirements(needs_mask=True)
+    needs_source = True  # fills from the photo's own pixels: a mask over everything leaves nothing to use
+
+    def make_filler(self, request: EngineRequest) -> Filler:
+        raise NotImplementedError
+
+    def process(self, request: EngineRequest) -> EngineResult:
+        photo, mask = request.photo, request.mask
+        assert mask is not None
+        if not mask.any():
+            return EngineResult(photo=photo, notes=[NOTHING_TO_FILL])
+        if self.needs_source and mask.all():
+            raise NoSourcePixelsError(f"The mask covers the whole photo, so {self.title} has no pixels to fill "
+                                      f"from: leave part of the photo unpainted.")
+        rgb, notes = fill_photo(photo.rgb, mask, self.make_filler(request), request.params, request.progress,
+                                request.cancel)
+        return EngineResult(photo=photo.with_rgb(rgb), notes=notes)
