@@ -119,3 +119,15 @@ class CurveLegend(QWidget):
 
     def notes(self) -> list[str]:
         return list(self._shown[1]) if self._shown else []
+
+
+def legend_sections(runs: list[LegendEntry], styles: dict[tuple[str, str], LegendEntry]) -> list[LegendSection]:
+    """The legend's sections: the runs (when several are shown), then each plot's curve styles, keyed by
+    (group, curve name), in a stable order ("total" and the generator's "g" first)."""
+    sections = [LegendSection("Runs", tuple(runs))] if runs else []
+    for title, groups in (("Losses", ("loss", "val_loss")), ("Learning rate", ("lr",)),
+                          ("Validation", ("psnr", "val"))):
+        ordered = sorted((kv for kv in styles.items() if kv[0][0] in groups),
+                         key=lambda kv: (groups.index(kv[0][0]), kv[0][1] != "total", kv[0][1] != "g", kv[0][1]))
+        sections.append(LegendSection(title, tuple(entry for _key, entry in ordered)))
+    return sections

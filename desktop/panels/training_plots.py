@@ -30,7 +30,6 @@ from core.train.runs.figures import ema_smooth
 from core.train.runs.reader import RunReader
 from core.train.runs.series import GrowingArray, Series
 from desktop.panels import training_style as style
-from desktop.panels.training_axis import CompactAxis
 from desktop.panels.training_curves import (
     LOG_GROUPS,
     NO_REFERENCE,
@@ -45,40 +44,44 @@ from desktop.panels.training_curves import (
     has_reference_metrics,
     legend_title,
 )
-from desktop.panels.training_flow import FlowLayout, flow_group
 from desktop.panels.training_hover import HoverReadout
-from desktop.panels.training_legend import CurveLegend, LegendEntry, LegendSection
+from desktop.panels.training_legend import CurveLegend, LegendEntry, legend_sections
+from desktop.panels.training_plots_build import (
+    MAX_SMOOTHING,
+    SMOOTHING_STEPS,
+    X_HOURS,
+    X_STEP,
+    build_plots,
+    build_toolbar,
+)
 
-SMOOTHING_STEPS = 1000  # slider positions; weight = position / SMOOTHING_STEPS
-MAX_SMOOTHING = 0.995
 DOWNSAMPLE_FACTOR = 1.5
 REFRESH_BUSY_SHARE = 0.25  # live redraws may use at most this share of the GUI thread's time
 MAX_REFRESH_GAP_S = 3.0
-X_STEP, X_HOURS = "step", "hours"
 MIN_PLOTS_HEIGHT = 380  # below this the plots scroll rather than shrink into unreadable strips
 NEUTRAL = "#c8cad0"  # the colour of a style sample in the legend when runs are told apart by colour
-
-
-def _style_plot(plot: pg.PlotItem, title: str, left: str) -> None:
-    plot.setTitle(title, color=style.TITLE_COLOR, size="10pt")
-    plot.setLabel("left", left, color=style.TEXT_COLOR)
-    plot.showGrid(x=True, y=True, alpha=0.12)
-    for name in ("left", "bottom", "right"):
-        axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(style.AXIS_COLOR))
-        axis.setTextPen(pg.mkPen(style.TEXT_COLOR))
-    for name in ("left", "right"):
-        plot.getAxis(name).enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than plain 0.05
-    plot.getAxis("left").setWidth(52)
-    plot.setDownsampling(auto=True, mode="peak")
-    plot.setClipToView(True)
-    plot.hideButtons()
 
 
 class CurvesView(QWidget):
     """Three x-linked plots (loss, learning rate, validation) with smoothing, log scale and a hover read-out."""
 
     hovered = Signal(str)  # plain text of the read-out under the mouse (empty when it leaves)
+    # made by training_plots_build
+    smoothing_slider: QSlider
+    smoothing_timer: QTimer
+    smoothing_label: QLabel
+    log_check: QCheckBox
+    fit_button: QToolButton
+    x_combo: QComboBox
+    loss_combo: QComboBox
+    legend_check: QCheckBox
+    graphics: pg.GraphicsLayoutWidget
+    loss_plot: pg.PlotItem
+    lr_plot: pg.PlotItem
+    val_plot: pg.PlotItem
+    val_right: pg.ViewBox
+    val_note: pg.TextItem
+    placeholder: pg.TextItem
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,8 +98,8 @@ class CurvesView(QWidget):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self._refresh_dirty)
-        self._build_toolbar()
-        self._build_plots()
+        self._toolbar = build_toolbar(self)
+        build_plots(self)
         self._hover = HoverReadout(self)
         self.legend = CurveLegend()
         self.legend.setVisible(self.legend_check.isChecked())
@@ -118,100 +121,14 @@ class CurvesView(QWidget):
         layout.addLayout(self._toolbar)
         layout.addWidget(self.scroll_area, 1)
 
-    # -- construction ---------------------------------------------------------------------------
+    # -- construction (training_plots_build) ---------------------------------------------------
 
-    def _build_toolbar(self) -> None:
-        bar = self._toolbar = FlowLayout(spacing=10, line_spacing=3)
-        bar.setContentsMargins(4, 2, 4, 2)
-        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
-        self.smoothing_slider.setObjectName("smoothing")
-        self.smoothing_slider.setRange(0, int(MAX_SMOOTHING * SMOOTHING_STEPS))
-        self.smoothing_slider.setValue(int(self._weight * SMOOTHING_STEPS))
-        self.smoothing_slider.setFixedWidth(90)
-        self.smoothing_slider.setToolTip("Exponential moving average of the loss curves (0 = raw values)")
-        self.smoothing_slider.valueChanged.connect(self._smoothing_moved)
-        self.smoothing_slider.sliderReleased.connect(self._apply_smoothing)
-        self._smoothing_timer = QTimer(self)
-        self._smoothing_timer.setSingleShot(True)
-        self._smoothing_timer.setInterval(150)
-        self._smoothing_timer.timeout.connect(self._apply_smoothing)
-        self.smoothing_label = QLabel(f"{self._weight:.3f}")
-        self.smoothing_label.setMinimumWidth(36)
-        bar.addWidget(flow_group(QLabel("Smoothing"), self.smoothing_slider, self.smoothing_label))
-        self.log_check = QCheckBox("Log scale")
-        self.log_check.setToolTip("Logarithmic y axis for losses and learning rate (points at or below 0 are left out)")
-        self.log_check.toggled.connect(self.set_log_scale)
-        self.fit_button = QToolButton()
-        self.fit_button.setText("Fit")
-        self.fit_button.setToolTip("Zoom every plot to show all data (and follow new data again)")
-        self.fit_button.clicked.connect(self.fit)
-        bar.addWidget(flow_group(self.log_check, self.fit_button, spacing=10))
-        self.x_combo = QComboBox()
-        self.x_combo.addItem("Step", X_STEP)
-        self.x_combo.addItem("Hours", X_HOURS)
-        self.x_combo.currentIndexChanged.connect(lambda _i: self.set_x_mode(self.x_combo.currentData()))
-        bar.addWidget(flow_group(QLabel("X axis"), self.x_combo))
-        self.loss_combo = QComboBox()
-        self.loss_combo.addItem("All", "")
-        self.loss_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.loss_combo.setMinimumContentsLength(6)
-        self.loss_combo.currentIndexChanged.connect(lambda _i: self.set_loss_filter(self.loss_combo.currentData()))
-        bar.addWidget(flow_group(QLabel("Losses"), self.loss_combo))
-        self.legend_check = QCheckBox("Legend")
-        self.legend_check.setChecked(True)
-        self.legend_check.setToolTip("Show which colour and line belongs to which run and curve")
-        self.legend_check.toggled.connect(lambda on: self.legend.setVisible(on))
-        bar.addWidget(self.legend_check)
-
-    def _build_plots(self) -> None:
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(style.PLOT_BACKGROUND)
-        self.graphics.ci.setContentsMargins(6, 6, 12, 6)
-        self.graphics.ci.setSpacing(4)
-        self.loss_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": CompactAxis("left")})
-        self.lr_plot = self.graphics.addPlot(row=1, col=0, axisItems={"left": CompactAxis("left")})
-        self.val_plot = self.graphics.addPlot(row=2, col=0)
-        _style_plot(self.loss_plot, "Training losses", "loss")
-        _style_plot(self.lr_plot, "Learning rate", "lr")
-        _style_plot(self.val_plot, "Validation", "PSNR (dB)")
-        layout = self.graphics.ci.layout
-        for row, stretch in enumerate((5, 2, 3)):
-            layout.setRowStretchFactor(row, stretch)
-        self.lr_plot.setXLink(self.loss_plot)
-        self.val_plot.setXLink(self.loss_plot)
-        self.val_plot.setLabel("bottom", "step", color=style.TEXT_COLOR)
-        # SSIM and other 0..1 metrics get their own axis on the right of the validation plot.
-        self.val_right = pg.ViewBox()
-        self.val_plot.showAxis("right")
-        self.val_plot.scene().addItem(self.val_right)
-        self.val_plot.getAxis("right").linkToView(self.val_right)
-        self.val_plot.getAxis("right").setLabel("SSIM", color=style.TEXT_COLOR)
-        self.val_plot.getAxis("right").setWidth(44)
-        self.val_right.setXLink(self.val_plot)
-        self.val_plot.vb.sigResized.connect(self._sync_right_view)
-        for plot in (self.loss_plot, self.lr_plot):
-            plot.showAxis("right")
-            plot.getAxis("right").setStyle(showValues=False)
-            plot.getAxis("right").setWidth(44)  # same as the validation plot's, so the x axes line up
-        # Why the validation plot is empty (zero-reference runs have no PSNR): pixel-placed in its view box.
-        self.val_note = pg.TextItem("", color=style.TEXT_COLOR, anchor=(0, 0))
-        note_font = self.val_note.textItem.font()
-        note_font.setPointSizeF(8.5)
-        self.val_note.setFont(note_font)
-        self.val_note.setParentItem(self.val_plot.vb)
-        self.val_note.setZValue(900)
-        self.val_note.setVisible(False)
-        self.val_plot.vb.sigResized.connect(self._place_val_note)
-        self.placeholder = pg.TextItem("Open a run folder or start a run\nto see its curves.",
-                                       color=style.TEXT_COLOR, anchor=(0.5, 0.5))
-        self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
-        self.placeholder.setPos(0.5, 0.5)  # the middle of the empty view's default 0..1 range
-    def _place_val_note(self) -> None:
+    def place_val_note(self) -> None:
         box = self.val_plot.vb.boundingRect()
         self.val_note.setTextWidth(max(80.0, box.width() - 16))
         self.val_note.setPos(8, 6)
 
-    def _sync_right_view(self) -> None:
+    def sync_right_view(self) -> None:
         self.val_right.setGeometry(self.val_plot.vb.sceneBoundingRect())
         self.val_right.linkedViewChanged(self.val_plot.vb, self.val_right.XAxis)
 
@@ -260,15 +177,15 @@ class CurvesView(QWidget):
     def set_smoothing(self, weight: float) -> None:
         self.smoothing_slider.setValue(int(round(weight * SMOOTHING_STEPS)))
 
-    def _smoothing_moved(self, position: int) -> None:
+    def smoothing_moved(self, position: int) -> None:
         weight = min(MAX_SMOOTHING, max(0.0, position / SMOOTHING_STEPS))
         self.smoothing_label.setText(f"{weight:.3f}")
         if self.smoothing_slider.isSliderDown():  # dragging: recompute once the hand rests (big runs)
-            self._smoothing_timer.start()
+            self.smoothing_timer.start()
         else:
-            self._apply_smoothing()
+            self.apply_smoothing()
 
-    def _apply_smoothing(self) -> None:
+    def apply_smoothing(self) -> None:
         weight = min(MAX_SMOOTHING, max(0.0, self.smoothing_slider.value() / SMOOTHING_STEPS))
         if weight == self._weight:
             return
@@ -458,16 +375,9 @@ class CurvesView(QWidget):
 
     def _update_legend(self, visible_runs: list[str], styles: dict[tuple[str, str], LegendEntry],
                        single: bool) -> None:
-        sections = []
-        if not single and visible_runs:
-            sections.append(LegendSection("Runs", tuple(LegendEntry(self._runs[rid].label, self._runs[rid].color.name())
-                                                        for rid in visible_runs)))
-        for title, groups in (("Losses", ("loss", "val_loss")), ("Learning rate", ("lr",)),
-                              ("Validation", ("psnr", "val"))):
-            entries = tuple(entry for (group, _name), entry in sorted(styles.items(), key=lambda kv: (
-                groups.index(kv[0][0]) if kv[0][0] in groups else 0, kv[0][1] != "total", kv[0][1] != "g", kv[0][1]))
-                if group in groups)
-            sections.append(LegendSection(title, entries))
+        runs = [] if single else [LegendEntry(self._runs[rid].label, self._runs[rid].color.name())
+                                  for rid in visible_runs]
+        sections = legend_sections(runs, styles)
         # Runs that validate without targets (zero-reference presets) can have no PSNR or SSIM: say so.
         without = [self._runs[rid].label for rid in visible_runs
                    if rid in self._validated and not has_reference_metrics(self._runs[rid].reader)]
@@ -482,7 +392,7 @@ class CurvesView(QWidget):
             note = NO_VALIDATION
         self.val_note.setText(note)
         self.val_note.setVisible(bool(note))
-        self._place_val_note()
+        self.place_val_note()
         self.legend.set_content(sections, notes)
 
     def validation_note(self) -> str:
