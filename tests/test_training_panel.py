@@ -287,6 +287,31 @@ def test_start_from_form_builds_the_train_command(panel, tmp_path, monkeypatch):
     assert "learning rate" in panel.form_message.text()
 
 
+def test_the_vgg16_field_is_offered_for_presets_with_vgg_terms_and_passed_on(panel, tmp_path, monkeypatch):
+    started = {}
+    monkeypatch.setattr(panel, "start_process",
+                        lambda program, args, **kw: started.update(args=args) or True)
+    panel.form.set_presets([PresetInfo("zero_dce", "Zero-DCE", "curves", "lowlight"),
+                            PresetInfo("lbam", "LBAM", "inpainting", "inpaint", {}, ("pool_perceptual", "style"))])
+    form = panel.form
+    form.preset_combo.setCurrentText("zero_dce")
+    assert not form.vgg_field.isEnabled() and "not needed" in form.vgg_field.edit.placeholderText()
+    form.preset_combo.setCurrentText("lbam")
+    assert form.vgg_field.isEnabled() and "pool_perceptual and style loss terms need it" in \
+        form.vgg_field.edit.toolTip()
+    data = tmp_path / "photos"
+    data.mkdir()
+    form.data_field.setText(str(data))
+    assert panel.start_from_form()
+    assert "vgg16_weights" not in " ".join(started["args"])  # empty: the run says the terms are off
+    vgg = tmp_path / "vgg16.pth"
+    vgg.write_bytes(b"x")
+    form.vgg_field.setText(str(vgg))
+    assert panel.start_from_form()
+    args = started["args"]
+    assert f"vgg16_weights={vgg}" in [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+
+
 def test_a_run_started_here_is_opened_when_its_folder_appears(panel, qtbot, tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()

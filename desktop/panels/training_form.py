@@ -20,7 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.train.runs.commands import FORM_KEYS, PresetInfo, TrainArgsError, list_presets, parse_overrides, train_command
+from core.train.runs.commands import (
+    FORM_KEYS,
+    VGG_KEY,
+    PresetInfo,
+    TrainArgsError,
+    list_presets,
+    parse_overrides,
+    train_command,
+)
 from desktop.dialogs.model_manager import CHECKPOINT_FILTER
 from desktop.workers import JobHandle, WorkerPool
 
@@ -68,6 +76,9 @@ class _PathField(QWidget):
     def setText(self, text: str) -> None:  # noqa: N802 (Qt-style, like QLineEdit)
         self.edit.setText(text)
 
+    def set_placeholder(self, text: str) -> None:
+        self.edit.setPlaceholderText(text)
+
     def _browse(self) -> None:
         start = self.text() or str(Path.home())
         if self._file_filter:
@@ -110,6 +121,10 @@ class NewRunForm(QWidget):
         self.init_field = _PathField("the preset's initialisation", "Weights to fine-tune from",
                                        file_filter=CHECKPOINT_FILTER)
         self.init_field.setToolTip("Fine-tune: start from these weights (same architecture as the preset)")
+        self.vgg_field = _PathField("not needed by this preset", "VGG16 weights (torchvision state dict)",
+                                    file_filter=CHECKPOINT_FILTER)
+        self.vgg_field.setToolTip("torchvision's vgg16 weights file, for the perceptual and style loss terms. "
+                                  "Without it those terms are off for the run (it says so when it starts).")
         self.steps_edit = _number_field(1_000_000_000)
         self.batch_edit = _number_field(65536)
         self.lr_edit = QLineEdit()
@@ -136,6 +151,7 @@ class NewRunForm(QWidget):
         form.addRow("Validation", self.val_field)
         form.addRow("Save in", self.out_field)
         form.addRow("Start from", self.init_field)
+        form.addRow("VGG16", self.vgg_field)
         form.addRow("Steps", self.steps_edit)
         form.addRow("Batch size", self.batch_edit)
         form.addRow("Learning rate", self.lr_edit)
@@ -198,6 +214,12 @@ class NewRunForm(QWidget):
         self.lr_edit.setPlaceholderText(f"{lr:g} (preset)" if isinstance(lr, float) else PRESET_DEFAULT)
         device = defaults.get("device")
         self.device_combo.setItemText(0, f"{device} (preset)" if device else PRESET_DEFAULT)
+        terms = info.vgg_terms if info is not None else ()
+        self.vgg_field.setEnabled(bool(terms) or info is None)
+        self.vgg_field.set_placeholder("optional (else no VGG loss)" if terms
+                                       else "not needed by this preset" if info is not None else "optional")
+        self.vgg_field.edit.setToolTip(f"This preset's {' and '.join(terms)} loss terms need it; without it they are "
+                                       "off for the run." if terms else "")
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -229,6 +251,9 @@ class NewRunForm(QWidget):
         device = self.device_combo.currentText().strip()
         if device and device != self.device_combo.itemText(0):
             values[FORM_KEYS["device"]] = device
+        vgg = self.vgg_field.text().strip()
+        if vgg and self.vgg_field.isEnabled():
+            values[VGG_KEY] = vgg
         values.update(parse_overrides(self.extra_edit.text()))
         return values
 

@@ -101,6 +101,10 @@ FORM_KEYS = {
 }
 
 
+VGG_TERMS = ("perceptual", "pool_perceptual", "style")  # loss terms computed on the user's VGG16 features
+VGG_KEY = "vgg16_weights"
+
+
 @dataclass(frozen=True)
 class PresetInfo:
     name: str
@@ -108,6 +112,7 @@ class PresetInfo:
     description: str = ""
     task: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)  # FORM_KEYS field -> the preset's value
+    vgg_terms: tuple[str, ...] = ()  # the preset's loss terms that need the user's VGG16 weights file
 
 
 def _dotted(obj: Any, dotted: str) -> Any:
@@ -120,6 +125,7 @@ def _dotted(obj: Any, dotted: str) -> Any:
 
 def _preset_info(name: str, preset: Any) -> PresetInfo:
     defaults: dict[str, Any] = {}
+    vgg_terms: tuple[str, ...] = ()
     make_defaults = getattr(preset, "defaults", None)
     if callable(make_defaults):
         try:
@@ -130,9 +136,12 @@ def _preset_info(name: str, preset: Any) -> PresetInfo:
             value = _dotted(config, key) if config is not None else None
             if value is not None:
                 defaults[form_field] = value
+        loss = _dotted(config, "loss") if config is not None else None
+        if isinstance(loss, Mapping):
+            vgg_terms = tuple(t for t in VGG_TERMS if isinstance(loss.get(t), (int, float)) and loss[t] > 0)
     return PresetInfo(str(getattr(preset, "name", name) or name), str(getattr(preset, "title", "") or ""),
                       str(getattr(preset, "description", "") or ""), str(getattr(preset, "task", "") or ""),
-                      defaults)
+                      defaults, vgg_terms)
 
 
 def list_presets() -> list[PresetInfo]:
