@@ -136,7 +136,9 @@ def check_output_range(t: torch.Tensor, value_range: ValueRange, *, strict: bool
         return None
     span = hi - lo
     message = None
-    below = (t < lo - _MISMATCH_MARGIN * span).float().mean().item()
+    # Only a (0, 1) declaration can hide a (-1, 1) model; a (-1, 1) model overshooting its floor (an unbounded
+    # output early in training) is not a range mix-up, and decoding clamps it.
+    below = (t < lo - _MISMATCH_MARGIN * span).float().mean().item() if (lo, hi) == ZERO_ONE else 0.0
     if below > _MISMATCH_SHARE:
         message = (f"{below:.0%} of the model's output lies below {lo:g}, the floor of its declared range "
                    f"({lo:g}, {hi:g}); the model probably returns (-1, 1), and decoding it as declared would give "

@@ -249,6 +249,34 @@ def test_logged_validation_psnr_is_the_psnr_of_the_preview_pngs(tmp_path, rng):
     assert desc.facts.size.fixed == 32 and desc.facts.face_template == "gpen"
 
 
+def test_the_training_panel_lists_gpen_and_its_command_fine_tunes_from_init(tmp_path, rng):
+    from core.cli.train import main
+    from core.train.runs.commands import list_presets, train_command
+
+    info = {p.name: p for p in list_presets()}["gpen"]
+    assert info.task == "face" and info.defaults["crop"] == 512 and info.defaults["batch_size"] == 8
+    assert info.defaults["lr"] == 2e-4
+
+    folder = write_flat(tmp_path / "faces", rng, n=4, h=32, w=32)
+    torch.manual_seed(9)
+    source = GPEN(32, 16, 2, 1, 1 / 32)
+    weights = tmp_path / "GPEN-32.pth"
+    torch.save(source.state_dict(), weights)
+    overrides = {"data.crop": 32, "data.batch_size": 2, "data.workers": 0, "data.val_count": 2,
+                 "data.previews": 1, "model.narrow": 1 / 32, "model.channel_multiplier": 1, "model.style_dim": 16,
+                 "model.n_mlp": 2, "gan.d_warmup_epochs": 1, "gan.penalty_every": 2, "train.max_steps": 2,
+                 "train.val_every": 2, "train.checkpoint_every": 2, "train.log_every": 1, "train.device": "cpu"}
+    args = train_command("gpen", folder, out=tmp_path / "runs", overrides=overrides, init=weights)
+    assert args[:3] == ["train", "--preset", "gpen"]
+    assert main(args[1:]) == 0
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    ck = RunFolder(run_dir).load_checkpoint("latest")
+    # one epoch of 2 steps is the discriminator's warm-up: the generator is still exactly the --init weights
+    for key, value in source.state_dict().items():
+        assert torch.equal(ck["generator"][key], value), key
+    assert set(records(run_dir, "train")[1]["losses"]) == {"d_gan", "d_r1", "d_total", "total"}  # D only, R1
+
+
 # ------------------------------------------------------------------------------------------------ DDP
 
 def _free_port() -> int:

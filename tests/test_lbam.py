@@ -171,3 +171,22 @@ def test_checkpoint_imports_into_the_store_and_fills_only_the_hole(tmp_path: Pat
     with torch.no_grad():
         expected = lbam_forward(net, x * known, known)[0, :, :h, :w].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(out[~keep], expected[~keep], atol=1e-5)
+
+
+def test_an_imported_lbam_runs_as_an_inpaint_engine_through_the_registry(tmp_path: Path, rng: np.random.Generator):
+    from core.engines.model_engine import engine_id
+    from core.engines.registry import default_registry
+
+    torch.save(tiny(seed=2).state_dict(), tmp_path / "places.pth")
+    store = ModelStore()
+    entry = store.import_file(tmp_path / "places.pth")
+    registry = default_registry(store=store)
+    listed = {e.id: e for e in registry.list("inpaint")}
+    assert engine_id(entry) in listed and listed[engine_id(entry)].requirements.needs_mask
+    engine = registry.create(engine_id(entry), device="cpu")
+    rgb = rng.random((140, 200, 3), dtype=np.float32)  # neither side a multiple of 128
+    mask = np.zeros((140, 200), np.uint8)
+    mask[0:30, 150:200] = 255  # touching the border
+    out = engine.run(EngineRequest(Photo(rgb=rgb), mask)).photo.rgb
+    assert out.shape == rgb.shape and np.array_equal(out[mask == 0], rgb[mask == 0])
+    assert not np.allclose(out[mask > 0], rgb[mask > 0], atol=1e-3)

@@ -106,3 +106,16 @@ def test_to_unit_tensor_does_not_clamp():
     overshoot = torch.tensor([-1.5, 1.5])
     assert torch.equal(to_unit_tensor(overshoot, MINUS_ONE_ONE), torch.tensor([-0.25, 1.25]))
     assert torch.equal(to_unit_tensor(overshoot, ZERO_ONE), overshoot)
+
+
+def test_a_minus_one_one_output_overshooting_its_floor_is_no_range_mix_up():
+    import warnings as _warnings
+
+    from core.tensors import check_output_range
+
+    overshoot = torch.linspace(-1.6, 1.0, 1000)  # an unbounded GPEN output early in training
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        assert check_output_range(overshoot, MINUS_ONE_ONE) is None
+    with pytest.warns(RangeMismatchWarning):  # the same values declared (0, 1) are the mix-up
+        assert check_output_range(overshoot, ZERO_ONE) is not None

@@ -124,6 +124,56 @@ def test_fine_tuning_starts_from_the_given_generator(tmp_path, rng):
         Trainer(cfg, tmp_path / "run2", echo=quiet)
 
 
+def test_a_checkpoint_of_another_family_is_refused_as_lbam_weights(tmp_path, rng):
+    from core.archs.zero_dce import ZeroDCE
+
+    cfg = lbam_config(write_flat(tmp_path / "d", rng, n=2))
+    torch.save(ZeroDCE().state_dict(), tmp_path / "zero_dce.pth")
+    cfg.init_weights = str(tmp_path / "zero_dce.pth")
+    with pytest.raises(ConfigError, match=r"zero_dce\.pth is not a LBAM checkpoint \(it holds a Zero-DCE network\)"):
+        Trainer(cfg, tmp_path / "run", echo=quiet)
+    torch.save({"model.0.weight": torch.zeros(8, 4, 3, 3)}, tmp_path / "other.pth")  # no family Restora knows
+    cfg.init_weights = str(tmp_path / "other.pth")
+    with pytest.raises(ConfigError, match=r"other\.pth is not a LBAM checkpoint \(it holds none of its tensors\)"):
+        Trainer(cfg, tmp_path / "run2", echo=quiet)
+
+
+def test_fine_tuning_starts_from_a_restora_export(tmp_path, rng):
+    data = write_flat(tmp_path / "d", rng, n=2)
+    first = lbam_config(data, train={"max_steps": 1, "val_every": 1})
+    assert Trainer(first, tmp_path / "first", echo=quiet).run().state == "finished"
+    export = RunFolder(tmp_path / "first").best_export
+    second = lbam_config(data)
+    second.init_weights = str(export)
+    trainer = Trainer(second, tmp_path / "second", echo=quiet)
+    want = RunFolder(tmp_path / "first").load_checkpoint("best")["generator"]
+    assert all(torch.equal(v, want[k]) for k, v in trainer.generator.state_dict().items())
+
+
+def test_restora_train_preset_lbam_fine_tunes_from_the_command_line(tmp_path, rng, vgg_file, capsys):
+    from core.cli.train import main
+    from core.train.runs.commands import list_presets
+
+    assert "lbam" in {p.name for p in list_presets()}  # what the training panel offers
+    torch.manual_seed(3)
+    official = LBAM(base=2).state_dict()
+    torch.save(official, tmp_path / "LBAM_500.pth")  # the released file is a bare state dict
+    data = write_flat(tmp_path / "d", rng, n=2)
+    args = ["--preset", "lbam", "--data", str(data), "--device", "cpu", "--run-dir", str(tmp_path / "run"),
+            "--init", str(tmp_path / "LBAM_500.pth"), "--set", f"vgg16_weights={vgg_file}",
+            "--set", "data.crop=32", "--set", "data.batch_size=2", "--set", "data.workers=0",
+            "--set", "model.base=2", "--set", "model.d_base=2", "--set", "model.d_layers=3",
+            "--set", "train.log_every=1", "--max-steps", "1"]
+    assert main(args) == 0
+    assert "No VGG16 weights" not in capsys.readouterr().out
+    losses = records(tmp_path / "run", "train")[1]["losses"]
+    assert {"hole", "valid", "pool_perceptual", "style", "adversarial", "d_gp"} <= set(losses)
+    moved = RunFolder(tmp_path / "run").load_checkpoint()["generator"]
+    # One Adam step (lr 1e-4) away from the given weights, not from a fresh initialisation (std 0.02).
+    assert any(not torch.equal(v, official[k]) for k, v in moved.items())
+    assert max(float((v - official[k]).abs().max()) for k, v in moved.items()) < 1e-3
+
+
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(tmp_path, rng, vgg_file):
     data = write_flat(tmp_path / "d", rng, n=4)  # batch 2: two steps per epoch, step 3 is mid-epoch
     cfg = lbam_config(data, vgg_file, train={"max_steps": 5, "val_every": 2})

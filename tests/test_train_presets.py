@@ -24,6 +24,12 @@ CASES = [
     ("image_unet", "flat", {"model": {"base": 4, "depth": 2, "d_base": 4}, "data": {"kind": "face"},
                             "gan": {"enabled": True, "loss": "hinge", "penalty": "wgan-gp", "d_warmup_epochs": 0}}),
     ("lbam", "flat", {"model": {"base": 2, "d_base": 2, "d_layers": 3}}),  # no VGG16 file: those terms off
+    # GPEN at 32 px, 1 / 32 of the official widths: D warm-up for the first epoch (2 steps) with R1, then G;
+    # and WGAN-GP without warm-up
+    ("gpen", "flat", {"model": {"narrow": 1 / 32, "channel_multiplier": 1, "style_dim": 16, "n_mlp": 2},
+                      "gan": {"d_warmup_epochs": 1, "penalty_every": 1}}),
+    ("gpen", "flat", {"model": {"narrow": 1 / 32, "channel_multiplier": 1, "style_dim": 16, "n_mlp": 2},
+                      "gan": {"penalty": "wgan-gp", "d_warmup_epochs": 0}}),
 ]
 
 

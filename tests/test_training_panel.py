@@ -312,6 +312,16 @@ def test_the_vgg16_field_is_offered_for_presets_with_vgg_terms_and_passed_on(pan
     assert f"vgg16_weights={vgg}" in [args[i + 1] for i, a in enumerate(args) if a == "--set"]
 
 
+def test_a_preset_that_derives_its_steps_says_so_in_the_steps_field(panel):
+    from core.train.runs.commands import list_presets
+
+    gpen = next(p for p in list_presets() if p.name == "gpen")
+    panel.form.set_presets([gpen])
+    panel.form.preset_combo.setCurrentText("gpen")
+    assert panel.form.steps_edit.placeholderText() == "from the recipe's epochs"
+    assert gpen.vgg_terms == ("perceptual",) and panel.form.vgg_field.isEnabled()
+
+
 def test_a_run_started_here_is_opened_when_its_folder_appears(panel, qtbot, tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()

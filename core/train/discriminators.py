@@ -1,8 +1,8 @@
 """Discriminators for inpainting: LBAM's two-column (global + local) critic.
 
 The LBAM paper trains with a two-column discriminator under WGAN-GP: one column judges the image as a whole,
-the other the filled region. Here (written for Restora; widths from the released code, base 64: 64, 128, 128,
-256, 512, 512, 4 x 4 stride-2 convolutions with LeakyReLU 0.2):
+the other the filled region. Here (written for Restora; widths from the released code, models/discriminator.py,
+base 64: 64, 128, 256, 512, 512, 512, 4 x 4 stride-2 convolutions with LeakyReLU 0.2):
 - global column: the whole image (the released code shows it the known part, image * known);
 - local column: the image inside the hole only, image * hole: the hole region at full resolution, so no crop
   box or resize depends on the mask's shape and every sample of a batch has the same size;
@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-DEFAULT_WIDTHS = (1, 2, 2, 4, 8, 8)  # times base, one 4 x 4 stride-2 convolution each
+DEFAULT_WIDTHS = (1, 2, 4, 8, 8, 8)  # times base, one 4 x 4 stride-2 convolution each
 
 
 def _column(in_channels: int, widths: list[int]) -> nn.Sequential:

@@ -160,7 +160,7 @@ class Trainer:
             self._notes.append(vgg_note)
         built = self.preset.build_model(cfg)
         if fine_tune:  # before EMA and the optimizer see the parameters
-            load_initial_weights(built.generator, cfg.init_weights)
+            load_initial_weights(built.generator, cfg.init_weights, built.architecture)
         built.input_range = check_range(built.input_range)
         built.output_range = check_range(built.output_range)
         self.built = built
@@ -671,17 +671,38 @@ class Trainer:
 # ------------------------------------------------------------------------------------------ RNG states
 # Stored as tensors and plain numbers so torch.load(weights_only=True) reads the checkpoint.
 
-def load_initial_weights(network: torch.nn.Module, path: str | Path) -> None:
-    """Fine-tuning: load a weight file into `network`, strictly (same keys, same shapes).
-    Raises ConfigError naming what does not fit."""
+def load_initial_weights(network: torch.nn.Module, path: str | Path, architecture: str = "") -> None:
+    """Fine-tuning: load a weight file into `network` (of `architecture`), strictly (same keys, same shapes).
+    Raises ConfigError naming what does not fit, and the file's own family when it is another one."""
     try:
         state = read_state_dict(path)
     except CheckpointError as e:
         raise ConfigError(f"init_weights: {e}") from None
-    mismatch = layout_mismatch(state, layout_of(network))
+    layout = layout_of(network)
+    mismatch = layout_mismatch(state, layout)
     if mismatch:
-        raise ConfigError(f"init_weights: {Path(path).name} does not fit this preset's network: {mismatch}.")
+        name = Path(path).name
+        family = _own_family(state)
+        if architecture and ((family and family != architecture) or not set(state) & set(layout)):
+            holds = f"holds a {family} network" if family else "holds none of its tensors"
+            raise ConfigError(f"init_weights: {name} is not a {architecture} checkpoint (it {holds}): this "
+                              f"preset fine-tunes {architecture} weights only (an official {architecture} "
+                              f"checkpoint or a Restora export of one).")
+        raise ConfigError(f"init_weights: {name} does not fit this preset's network: {mismatch}.")
     network.load_state_dict(state, strict=True)
+
+
+def _own_family(state: Mapping[str, torch.Tensor]) -> str:
+    """The name of the Restora architecture whose keys a state dict has ("" when none)."""
+    from core.archs.identify import own_architectures
+
+    for spec in own_architectures():
+        try:
+            if spec.detect(state):
+                return spec.name
+        except Exception:  # noqa: BLE001  (a detector must never hide the mismatch message)
+            continue
+    return ""
 
 
 def rng_state() -> dict[str, Any]:

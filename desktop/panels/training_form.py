@@ -210,6 +210,8 @@ class NewRunForm(QWidget):
         for key, widget in self._number_fields():
             value = defaults.get(key)
             widget.setPlaceholderText(f"{value:,} (preset)" if isinstance(value, int) else PRESET_DEFAULT)
+        if info is not None and info.steps_hint:
+            self.steps_edit.setPlaceholderText(info.steps_hint)
         lr = defaults.get("lr")
         self.lr_edit.setPlaceholderText(f"{lr:g} (preset)" if isinstance(lr, float) else PRESET_DEFAULT)
         device = defaults.get("device")

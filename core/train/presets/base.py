@@ -79,3 +79,4 @@ class Preset:
     generator_losses: Callable[[StepContext, Batch, ModelOutput], dict[str, torch.Tensor]]
     forward: Callable[[nn.Module, Batch, BuiltModel], ModelOutput] = default_forward
     zero_reference: bool = False  # trains without targets
+    steps_hint: str = ""  # what the step count defaults to when the preset derives it (shown by the panel)

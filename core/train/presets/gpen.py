@@ -185,4 +185,5 @@ def build_model(cfg: RunConfig) -> BuiltModel:
 PRESET = Preset(name=NAME, title="GPEN face restoration", task="face",
                 description="GPEN (GAN-prior U-Net) on faces degraded on the fly; D warm-up, R1, early stopping; "
                             "model.size 256/512/1024 picks batch and epochs; --init takes GPEN-BFR-512/256.",
-                defaults=defaults, build_model=build_model, generator_losses=supervised_losses)
+                defaults=defaults, build_model=build_model, generator_losses=supervised_losses,
+                steps_hint="from the recipe's epochs")

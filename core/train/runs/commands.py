@@ -113,6 +113,7 @@ class PresetInfo:
     task: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)  # FORM_KEYS field -> the preset's value
     vgg_terms: tuple[str, ...] = ()  # the preset's loss terms that need the user's VGG16 weights file
+    steps_hint: str = ""  # how the preset sets the step count when it is not a plain number
 
 
 def _dotted(obj: Any, dotted: str) -> Any:
@@ -141,7 +142,7 @@ def _preset_info(name: str, preset: Any) -> PresetInfo:
             vgg_terms = tuple(t for t in VGG_TERMS if isinstance(loss.get(t), (int, float)) and loss[t] > 0)
     return PresetInfo(str(getattr(preset, "name", name) or name), str(getattr(preset, "title", "") or ""),
                       str(getattr(preset, "description", "") or ""), str(getattr(preset, "task", "") or ""),
-                      defaults, vgg_terms)
+                      defaults, vgg_terms, str(getattr(preset, "steps_hint", "") or ""))
 
 
 def list_presets() -> list[PresetInfo]:
