@@ -164,13 +164,22 @@ def test_inpainting_model_gets_the_mask_and_changes_only_masked_pixels(
     photo = _photo(rng, 44, 60, alpha=False)  # not a multiple of 8: padded and cropped by inference
     mask = np.zeros((44, 60), np.uint8)
     mask[10:30, 20:50] = 255
-    out = engine_cls.run(EngineRequest(photo, mask)).photo.rgb
+    out = engine_cls.run(EngineRequest(photo, mask, params={"feather": 0})).photo.rgb
     keep = mask == 0
     assert np.array_equal(out[keep], photo.rgb[keep])
     with torch.no_grad():
         hole = torch.from_numpy((mask > 0).astype(np.float32))[None, None]
         expected = from_model(net(to_model(photo.rgb, ZERO_ONE), hole), ZERO_ONE)
     np.testing.assert_allclose(out[~keep], expected[~keep], atol=1e-5)
+    # By default a learned fill fades in over 3 px inside the mask: the inside is the network's, the seam
+    # lies between, and outside nothing moves.
+    feathered = engine_cls.run(EngineRequest(photo, mask)).photo.rgb
+    assert np.array_equal(feathered[keep], photo.rgb[keep])
+    inner = np.zeros_like(mask, bool)
+    inner[13:27, 23:47] = True
+    np.testing.assert_allclose(feathered[inner], expected[inner], atol=1e-5)
+    ring = ~keep & ~inner
+    assert not np.allclose(feathered[ring], expected[ring], atol=1e-3)
 
 
 # ----- the `restora models` command ---------------------------------------------------------------------

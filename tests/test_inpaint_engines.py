@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 import main
-from core.engines.inpaint.auto import AutoInpaint, split_by_width
+from core.engines.inpaint.auto import STRUCTURE, AutoInpaint, split_by_width
 from core.engines.inpaint.classical import OpenCVInpaint
-from core.engines.inpaint.patchmatch import PatchMatchFiller, PatchMatchInpaint
+from core.engines.inpaint.patchmatch import PatchMatchFiller, PatchMatchInpaint, with_smooth_structure
 from core.engines.inpaint.pieces import NoSourcePixelsError
 from core.engines.registry import default_registry
 from core.engines.request import EngineRequest
 from core.evaluation.inpaint import texture_ratio
-from core.masks import MaskError
+from core.imageio import load_photo, save_photo
+from core.masks import MaskError, write_mask_levels
 from core.photo import Photo, PhotoMeta
 
 FILLS = [AutoInpaint, PatchMatchInpaint, OpenCVInpaint]
@@ -58,6 +59,23 @@ def test_patchmatch_rebuilds_texture_where_telea_smears_it(rng):
     assert np.array_equal(pm, again)  # seeded: the same photo and mask give the same fill
 
 
+def test_a_structure_size_keeps_fine_texture_and_takes_coarse_colour_from_the_smooth_fill(rng):
+    h, w = 96, 128
+    textured = _stripes(h, w, rng)
+    hole = _hole(h, w, 30, 20, 60, 50)
+    # a fill with the right texture but a colour far too dark: the structure size pulls its colour back
+    dark = textured.copy()
+    dark[hole > 0] *= 0.5
+    hidden = textured.copy()
+    hidden[hole > 0] = 0.5
+    mixed = with_smooth_structure(dark, hidden, hole, 16)
+    keep, sel = hole == 0, hole > 0
+    assert np.array_equal(mixed[keep], dark[keep]) and with_smooth_structure(dark, hidden, hole, 0) is dark
+    assert abs(float(mixed[sel].mean()) - float(textured[sel].mean())) < 0.5 * abs(
+        float(dark[sel].mean()) - float(textured[sel].mean()))
+    assert texture_ratio(mixed, textured, hole) > 0.8 * texture_ratio(dark, textured, hole)
+
+
 def test_big_holes_are_reduced_to_the_full_detail_limit_but_never_by_a_little():
     def factors(*areas: int) -> list[float]:
         filler = PatchMatchFiller(3, 100)  # 100,000 pixels at full detail
@@ -95,7 +113,7 @@ def test_the_automatic_fill_uses_telea_for_scratches_and_patchmatch_for_objects(
     assert np.array_equal(only_scratch.photo.rgb, telea.photo.rgb)
     assert "1 thin stroke with Telea's method" in " ".join(only_scratch.notes)
     only_obj = AutoInpaint().run(EngineRequest(photo, obj))
-    pm = PatchMatchInpaint().run(EngineRequest(photo, obj))
+    pm = PatchMatchInpaint().run(EngineRequest(photo, obj, params={"structure": STRUCTURE}))
     assert np.array_equal(only_obj.photo.rgb, pm.photo.rgb)
     both = AutoInpaint().run(EngineRequest(photo, scratch | obj))
     assert "1 thin stroke with Telea's method and 1 wider area with PatchMatch" in " ".join(both.notes)
@@ -152,3 +170,28 @@ def test_holes_on_the_border_alpha_and_16_bit_precision_are_kept(engine, strateg
     assert out.alpha is not None and np.array_equal(out.alpha, alpha) and out.meta.bit_depth == 16
     assert np.isfinite(out.rgb).all() and 0 <= out.rgb.min() and out.rgb.max() <= 1
     assert not np.array_equal(out.rgb[~keep], rgb[~keep])
+
+
+def test_restore_with_a_mask_fills_a_16_bit_photo_with_alpha_from_the_command_line(tmp_path, rng, capsys):
+    h, w = 60, 90
+    alpha = np.linspace(0.2, 1.0, h * w, dtype=np.float32).reshape(h, w)
+    save_photo(Photo(rgb=_stripes(h, w, rng), alpha=alpha, meta=PhotoMeta(bit_depth=16)), tmp_path / "photo.png",
+               bit_depth=16)
+    source = load_photo(tmp_path / "photo.png")
+    truth = source.rgb
+    assert len(np.unique(truth)) > 256  # really 16-bit levels
+    mask = _hole(h, w, 0, 20, 30, 25)  # an object on the left border
+    mask[5:8, 40:85] = 255  # and a scratch
+    write_mask_levels(tmp_path / "photo_mask.png", mask)
+    out = tmp_path / "out"
+    assert main.main(["restore", str(tmp_path / "photo.png"), "--engine", "inpaint.auto", "--mask",
+                      str(tmp_path / "photo_mask.png"), "--out", str(out)]) == 0
+    result = load_photo(out / "photo.png")
+    keep = mask == 0
+    assert result.meta.bit_depth == 16 and result.alpha is not None
+    assert np.array_equal(result.rgb[keep], truth[keep]) and np.array_equal(result.alpha, source.alpha)
+    assert texture_ratio(result.rgb, truth, mask) > 0.7
+    write_mask_levels(tmp_path / "small_mask.png", mask[:30, :45])
+    assert main.main(["restore", str(tmp_path / "photo.png"), "--engine", "inpaint.auto", "--mask",
+                      str(tmp_path / "small_mask.png"), "--out", str(tmp_path / "again")]) == 1
+    assert "The mask is 45 x 30 but the photo is 90 x 60" in capsys.readouterr().err

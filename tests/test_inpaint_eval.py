@@ -14,6 +14,7 @@ import main
 from core.engines.base import Engine, EngineRequest, EngineResult, Requirements
 from core.engines.inpaint.classical import OpenCVInpaint
 from core.engines.inpaint.patchmatch import PatchMatchInpaint
+from core.engines.inpaint.strategy import strategy_params
 from core.engines.registry import EngineRegistry, register_all
 from core.evaluation.inpaint import EvaluationError, evaluate_inpaint, format_table, hole_metrics, texture_ratio
 from core.evaluation.inpaint_masks import BUCKETS, bucket_label, bucket_mask
@@ -104,3 +105,25 @@ def test_the_eval_inpaint_command_prints_the_table_and_writes_json(photos: Path,
     empty.mkdir()
     with pytest.raises(EvaluationError, match="holds no photos"):
         evaluate_inpaint(["inpaint.telea"], empty, registry=register_all(EngineRegistry(), [OpenCVInpaint]))
+
+
+class Feathered(Peek):
+    """Records the feather it was run with (its own default is 5)."""
+
+    id = "inpaint.feathered"
+    params = strategy_params(feather=5)
+    seen: list[int] = []
+
+    def process(self, request: EngineRequest) -> EngineResult:
+        Feathered.seen.append(int(request.params["feather"]))
+        return super().process(request)
+
+
+def test_a_feather_is_off_in_the_evaluation_unless_asked_for(photos: Path):
+    """The hole holds grey for the engines: a feather would fade the fill into it."""
+    registry = register_all(EngineRegistry(), [Feathered])
+    Feathered.seen = []
+    evaluate_inpaint(["inpaint.feathered"], photos, registry=registry, buckets=BUCKETS[:1], limit=1)
+    evaluate_inpaint(["inpaint.feathered"], photos, registry=registry, buckets=BUCKETS[:1], limit=1,
+                     params={"inpaint.feathered": {"feather": 2}})
+    assert Feathered.seen == [0, 2]

@@ -114,6 +114,22 @@ def test_every_strategy_changes_only_the_masked_pixels(strategy, rng):
         assert filler.shapes == [(120, 160, 3)]
 
 
+@pytest.mark.parametrize("strategy", ["crop", "resize", "original"])
+def test_a_feather_fades_the_fill_in_inside_the_mask_and_never_outside(strategy, rng):
+    rgb = rng.random((120, 160, 3), dtype=np.float32)
+    mask = _mask(120, 160, (0, 0, 30, 30), (80, 50, 40, 30))  # the first on the photo's corner
+    params = {"strategy": strategy, "context": 8, "working_size": 64}
+    hard, _ = fill_photo(rgb, mask, Recorder(), {**params, "feather": 0}, no_progress, CancelToken())
+    soft, _ = fill_photo(rgb, mask, Recorder(), {**params, "feather": 4}, no_progress, CancelToken())
+    keep = mask == 0
+    assert np.array_equal(soft[keep], rgb[keep])
+    # on the mask's edge a fifth of the fill, four fifths of what was painted over; a pixel in, two fifths
+    np.testing.assert_allclose(soft[50, 100], rgb[50, 100] + 0.2 * (hard[50, 100] - rgb[50, 100]), atol=1e-6)
+    np.testing.assert_allclose(soft[51, 100], rgb[51, 100] + 0.4 * (hard[51, 100] - rgb[51, 100]), atol=1e-6)
+    assert np.array_equal(soft[65, 100], hard[65, 100])  # 16 px in: the fill itself
+    assert np.array_equal(soft[0, 10], hard[0, 10])  # the photo's border is no seam: not faded
+
+
 def test_resize_on_a_photo_within_the_working_size_is_the_whole_photo(rng):
     rgb = rng.random((40, 50, 3), dtype=np.float32)
     filler = Recorder()

@@ -158,7 +158,7 @@ def test_checkpoint_imports_into_the_store_and_fills_only_the_hole(tmp_path: Pat
     rgb = rng.random((h, w, 3), dtype=np.float32)
     mask = np.zeros((h, w), np.uint8)
     mask[20:50, 30:70] = 255
-    out = engine.run(EngineRequest(Photo(rgb=rgb), mask)).photo.rgb
+    out = engine.run(EngineRequest(Photo(rgb=rgb), mask, params={"feather": 0})).photo.rgb
     keep = mask == 0
     assert out.shape == rgb.shape
     assert np.array_equal(out[keep], rgb[keep])

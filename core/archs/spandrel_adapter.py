@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 
 from core.models.descriptor import Forward, MaskInput, ModelDescriptor, ModelFacts, SizeRule, first_output
@@ -23,6 +24,7 @@ FACE_SIZE = 512  # these face networks take aligned 512 x 512 faces
 # spandrel.Purpose -> Restora task
 PURPOSE_TASK = {"SR": "general", "Restoration": "general", "FaceSR": "face", "Inpainting": "inpaint"}
 SPANDREL_MASK = MaskInput(polarity="hole", premultiplied=False, passed_as="argument")
+MAT_SEED = 240  # MAT's official generate_image.py seeds numpy with 240 before it draws the latent z
 
 FIDELITY = Param("fidelity", "float", 0.5, "CodeFormer's fidelity weight w: 0 favours quality (the face its "
                  "codebook knows), 1 favours fidelity to the photo.", min=0.0, max=1.0, step=0.05,
@@ -126,6 +128,8 @@ def wrap_spandrel(loaded: Any) -> ModelDescriptor:
             size = SizeRule("tile" if tiling == "SUPPORTED" else "whole", multiple_of=multiple, minimum=minimum)
     module: torch.nn.Module = loaded.model
     module.eval()
+    if arch == "MAT":
+        _settle_mat_latent(module)
     facts = ModelFacts(
         architecture=arch, purpose=purpose, input_range=value_range, output_range=value_range, size=size,
         scale=int(loaded.scale), image_channels=int(loaded.input_channels),
@@ -133,3 +137,17 @@ def wrap_spandrel(loaded: Any) -> ModelDescriptor:
         supports_bfloat16=bool(loaded.supports_bfloat16), runtime_params=runtime,
         parameters=sum(p.numel() for p in module.parameters()), face_template=template)
     return ModelDescriptor(module, facts, forward)
+
+
+def _settle_mat_latent(module: torch.nn.Module) -> None:
+    """spandrel's MAT wrapper draws its latent z from numpy's global generator when it is built and keeps z and
+    the label as plain tensors, which .to(device) leaves on the CPU: draw z as the official script does (seed
+    240, so every load fills alike) and keep both as buffers that follow the network to its device."""
+    for name in ("z", "label"):
+        value = getattr(module, name, None)
+        if not isinstance(value, torch.Tensor) or name in dict(module.named_buffers(recurse=False)):
+            continue
+        if name == "z":
+            value = torch.from_numpy(np.random.RandomState(MAT_SEED).randn(*value.shape))
+        delattr(module, name)
+        module.register_buffer(name, value, persistent=False)

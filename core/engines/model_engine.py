@@ -27,6 +27,10 @@ ENGINE_PREFIX = "model."
 TILE = Param("tile", "int", 0, "Tile size in pixels; 0 chooses one from the free memory.", min=0, max=8192,
              step=32, label="Tile size")
 OVERLAP = Param("overlap", "int", 32, "Overlap between tiles, in pixels.", min=0, max=512, step=8)
+# px inside the mask over which a network's fill fades in: a network re-renders colours and can drift a little
+# from the surroundings, so a thin seam inside the mask (never outside it) hides that; 0 pastes the fill
+# outright, as LaMa's own composite does.
+MODEL_FEATHER = 3
 
 
 class FaceModelNeedsFaceEngineError(RequirementError):
@@ -81,7 +85,7 @@ class ModelEngine(Engine):
         if facts.size.strategy == "tile":
             params += [TILE, OVERLAP]
         if facts.masked:  # around each painted area by default (core.engines.inpaint.strategy)
-            params += list(strategy_params(context=64))
+            params += list(strategy_params(context=64, feather=MODEL_FEATHER))
         params += list(facts.runtime_params)
         choices = precision_choices(entry)
         params.append(Param("precision", "choice", "auto", "Number format on the GPU (the CPU always uses "

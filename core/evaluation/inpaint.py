@@ -2,7 +2,8 @@
 
 Each photo (reduced so its long side is at most the working size) gets, for each hole-area bucket (0-10% of
 the photo, ..., 50-60%), one seeded mask (core.evaluation.inpaint_masks), the same for every engine. The
-engine sees the photo with its hole pixels set to mid-grey, so no method can read what it should invent.
+engine sees the photo with its hole pixels set to mid-grey, so no method can read what it should invent
+(and an engine with a feather is run with none, unless asked: it would fade its fill into that grey).
 The composite (the truth outside the hole, the engine's fill inside) is scored against the truth:
 
 - PSNR and SSIM over the whole photo (what people compare);
@@ -147,9 +148,9 @@ def evaluate_inpaint(engine_ids: Sequence[str], folder: str | Path, *, seed: int
                 row, engine = rows[(e, label)], engines[e]
                 if engine is not None and row.error is None:
                     start = time.perf_counter()
+                    given = {**({"feather": 0} if engine.param("feather") else {}), **((params or {}).get(e) or {})}
                     try:
-                        out = engine.run(EngineRequest(Photo(rgb=hidden), mask=hole,
-                                                       params=(params or {}).get(e) or {}, cancel=token))
+                        out = engine.run(EngineRequest(Photo(rgb=hidden), mask=hole, params=given, cancel=token))
                     except CancelledError:
                         raise
                     except RestoraError as exc:  # report it and go on with the other engines

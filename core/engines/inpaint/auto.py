@@ -3,7 +3,9 @@
 A distance transform gives, for every hole pixel, how far the nearest kept pixel is; twice its largest value
 over a painted area is the area's width. Thin strokes (scratches, wires, dust) are filled by Telea's method,
 which continues the surroundings exactly over a few pixels; anything wider by PatchMatch, which rebuilds
-texture instead of smearing it. The notes say which method filled what.
+texture instead of smearing it, with its coarse colour (structures larger than STRUCTURE pixels) taken from
+Telea's smooth continuation so a wide fill's colour follows its surroundings. The notes say which method
+filled what.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import numpy as np
 
 from core.engines.base import EngineRequest, Param
 from core.engines.inpaint.classical import classical_fill
-from core.engines.inpaint.patchmatch import CONTEXT_SHARE, DETAIL, PATCH, PatchMatchFiller, library
+from core.engines.inpaint.patchmatch import CONTEXT_SHARE, DETAIL, PATCH, PatchMatchFiller, library, structure_param
 from core.engines.inpaint.strategy import FillEngine, Filler, strategy_params
 from core.jobs import Progress
 
 TELEA_RADIUS = 5.0
+STRUCTURE = 16  # px: wide fills keep PatchMatch's finer detail over Telea's coarse colour (patchmatch.py)
 
 THIN = Param("thin", "int", 12, "Painted areas up to this wide, in pixels, are filled by Telea's method (thin "
              "scratches); wider ones by PatchMatch.", min=0, max=512, label="Thin stroke width")
@@ -50,9 +53,9 @@ class AutoFiller(Filler):
     context_share = CONTEXT_SHARE
     min_context = int(TELEA_RADIUS) + 2
 
-    def __init__(self, thin_px: int, patch: int, detail_kpx: int) -> None:
+    def __init__(self, thin_px: int, patch: int, detail_kpx: int, structure: int = 0) -> None:
         self.thin_px = thin_px
-        self.exemplar = PatchMatchFiller(patch, detail_kpx) if library() is not None else None
+        self.exemplar = PatchMatchFiller(patch, detail_kpx, structure) if library() is not None else None
         self.splits: list[tuple[np.ndarray, np.ndarray]] = []
         self.counts = [0, 0]  # thin areas, wide areas
 
@@ -97,9 +100,10 @@ class AutoInpaint(FillEngine):
     id = "inpaint.auto"
     title = "Fill (automatic)"
     description = ("The default fill: thin scratches are continued from their surroundings (Telea), wider areas "
-                   "and objects rebuilt from patches of the photo (PatchMatch). No model needed.")
-    params = (THIN, PATCH, DETAIL, *strategy_params(context=32))
+                   "and objects rebuilt from patches of the photo (PatchMatch) with their colour following the "
+                   "surroundings. No model needed.")
+    params = (THIN, PATCH, DETAIL, structure_param(STRUCTURE), *strategy_params(context=32))
 
     def make_filler(self, request: EngineRequest) -> Filler:
         p = request.params
-        return AutoFiller(int(p["thin"]), int(p["patch"]), int(p["detail"]))
+        return AutoFiller(int(p["thin"]), int(p["patch"]), int(p["detail"]), int(p["structure"]))

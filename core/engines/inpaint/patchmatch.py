@@ -5,6 +5,12 @@ being smeared. No model needed; the offline default for anything thicker than a 
 Time grows with the hole's area, so when the holes of one run add up to more than the full-detail limit the
 biggest are filled at a reduced size and scaled up (small holes keep full detail; a hole that would shrink by
 less than MIN_REDUCTION is not reduced at all, so up to 2.25 times the limit is filled at full detail).
+
+Copied patches bring texture, but over a wide hole their average colour can drift from what surrounds it
+(PSNR then falls below a smooth fill's). With a structure size S the fill keeps PatchMatch's detail finer
+than S pixels and takes everything coarser from Telea's smooth continuation of the surroundings: structure
+from a PDE fill, texture from exemplars, as in Bertalmio et al., "Simultaneous structure and texture image
+inpainting" (2003).
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from core.engines.base import EngineRequest, Param, RequirementError
+from core.engines.inpaint.classical import classical_fill
 from core.engines.inpaint.pieces import NoSourcePixelsError, budget_caps, fill_reduced, reduced_size
 from core.engines.inpaint.strategy import FillEngine, Filler, strategy_params
 from core.jobs import Progress
@@ -25,6 +33,7 @@ CONTEXT_SHARE = 0.5  # around each hole the method sees half the hole's size aga
 # Resampling down and up by a small factor blurs away pixel-level texture for little time saved: a hole is
 # reduced only when it would shrink by at least this much on each side, else it is filled at full detail.
 MIN_REDUCTION = 1.5
+STRUCTURE_TELEA_RADIUS = 5.0  # the smooth fill that gives wide fills their coarse colour
 
 
 class PatchMatchUnavailableError(RequirementError):
@@ -53,6 +62,27 @@ def patchmatch_fill(rgb: np.ndarray, hole: np.ndarray, patch: int) -> np.ndarray
     return filled.astype(np.float32) / np.float32(255.0)
 
 
+def with_smooth_structure(textured: np.ndarray, rgb: np.ndarray, hole: np.ndarray, size: float) -> np.ndarray:
+    """`textured` (a fill of `hole` in rgb) with its detail finer than `size` pixels kept and everything coarser
+    taken from Telea's continuation of the surroundings; size 0 returns it as it is."""
+    if size <= 0:
+        return textured
+    smooth = classical_fill(rgb, hole, STRUCTURE_TELEA_RADIUS)
+
+    def low(a: np.ndarray) -> np.ndarray:
+        return np.asarray(cv2.GaussianBlur(a, (0, 0), float(size), borderType=cv2.BORDER_REFLECT), np.float32)
+
+    mixed = np.clip(textured - low(textured) + low(smooth), 0.0, 1.0)
+    return np.where(hole[:, :, None] > 0, mixed, textured).astype(np.float32)
+
+
+def structure_param(default: int) -> Param:
+    """The structure size parameter, with an engine's default."""
+    return Param("structure", "int", default, "Wide fills keep PatchMatch's detail finer than this many pixels "
+                 "and take coarser colour from a smooth fill of the surroundings, so their colour follows "
+                 "what surrounds them. 0 keeps PatchMatch's own colour.", min=0, max=256, label="Structure size")
+
+
 PATCH = Param("patch", "int", 3, "Radius of the compared patches, in pixels (3 compares 7 x 7 patches). Larger "
               "patches follow larger structures but are slower.", min=1, max=15, label="Patch radius")
 DETAIL = Param("detail", "int", 120, "The total hole area, in thousands of pixels, filled at full detail. "
@@ -64,9 +94,10 @@ class PatchMatchFiller(Filler):
     parallel = True  # the native call releases the GIL
     context_share = CONTEXT_SHARE
 
-    def __init__(self, patch: int, detail_kpx: int) -> None:
+    def __init__(self, patch: int, detail_kpx: int, structure: int = 0) -> None:
         self.patch = patch
         self.budget = int(detail_kpx) * 1000
+        self.structure = structure
         self.factors: list[float] = []
 
     def plan(self, holes: Sequence[np.ndarray]) -> None:
@@ -75,10 +106,14 @@ class PatchMatchFiller(Filler):
 
     def fill(self, index: int, rgb: np.ndarray, hole: np.ndarray, progress: Progress) -> np.ndarray:
         factor = self.factors[index] if index < len(self.factors) else 1.0
-        if factor > 1.0:
+        if factor > 1.0:  # at the reduced size the structure size counts reduced pixels: the same share of a hole
             size = reduced_size(hole.shape[1], hole.shape[0], factor)
-            return fill_reduced(rgb, hole, lambda r, m: patchmatch_fill(r, m, self.patch), size)
-        return patchmatch_fill(rgb, hole, self.patch)
+            return fill_reduced(rgb, hole, self.fill_piece, size)
+        return self.fill_piece(rgb, hole)
+
+    def fill_piece(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+        """One PatchMatch run, its coarse colour from the smooth fill when a structure size is set."""
+        return with_smooth_structure(patchmatch_fill(rgb, hole, self.patch), rgb, hole, self.structure)
 
     def notes(self) -> list[str]:
         most = max(self.factors, default=1.0)
@@ -93,10 +128,11 @@ class PatchMatchInpaint(FillEngine):
     title = "Exemplar fill (PatchMatch)"
     description = ("Removes objects by rebuilding the area from patches of the rest of the photo, so texture "
                    "continues. No model needed.")
-    params = (PATCH, DETAIL, *strategy_params(context=32))
+    params = (PATCH, DETAIL, structure_param(0), *strategy_params(context=32))
 
     def unavailable(self) -> str | None:
         return None if library() is not None else "the PatchMatch library (pypatchmatch) is not installed."
 
     def make_filler(self, request: EngineRequest) -> Filler:
-        return PatchMatchFiller(int(request.params["patch"]), int(request.params["detail"]))
+        p = request.params
+        return PatchMatchFiller(int(p["patch"]), int(p["detail"]), int(p["structure"]))

@@ -8,6 +8,12 @@
   hole pixels (a quick look at a very large photo, or a network that wants small inputs).
 - "original": the whole photo at once (a method that needs global context).
 
+In every strategy the fill lands only on hole pixels. With a feather of F pixels the outermost F pixels of
+the hole blend from what was painted over (at the mask's edge) to the fill (F pixels in): the seam lies
+inside the mask, never outside it. Exemplar and classical fills have none by default (they continue the
+surroundings exactly, and what was painted over is what the user wants gone); learned models feather 3 px
+by default, since a network's re-rendered colours can drift a little from the surroundings.
+
 A method plugs in as a Filler: it may look at every piece's hole first (`plan`, for a time budget), then
 fills pieces (`fill`, which must not write into its inputs). Fillers that release the GIL (OpenCV,
 PatchMatch) fill pieces on several threads.
@@ -33,8 +39,9 @@ NOTHING_TO_FILL = "The mask is empty: nothing to fill."
 MAX_THREADS = 4
 
 
-def strategy_params(*, context: int = 64, strategy: str = "crop", working_size: int = 1024) -> tuple[Param, ...]:
-    """The strategy, context and working-size parameters, with an engine's own defaults."""
+def strategy_params(*, context: int = 64, strategy: str = "crop", working_size: int = 1024,
+                    feather: int = 0) -> tuple[Param, ...]:
+    """The strategy, context, working-size and feather parameters, with an engine's own defaults."""
     return (
         Param("strategy", "choice", strategy, "Fill around each painted area with its surroundings (fast on big "
               "photos), the whole photo at a reduced working size, or the whole photo at full size.",
@@ -43,7 +50,33 @@ def strategy_params(*, context: int = 64, strategy: str = "crop", working_size: 
               "when it fills it (strategy: around each painted area).", min=0, max=2048, step=8, label="Context"),
         Param("working_size", "int", working_size, "The long side, in pixels, the photo is reduced to before "
               "filling (strategy: working size).", min=64, max=16384, step=64, label="Working size"),
+        Param("feather", "int", feather, "Pixels inside the mask's edge over which the fill fades into what was "
+              "painted over, for a softer seam; pixels outside the mask never change. 0 is a hard edge.",
+              min=0, max=64, label="Feather"),
     )
+
+
+def seam_weights(hole: np.ndarray, feather: int) -> np.ndarray:
+    """Per pixel of `hole` (uint8, 255 = fill) how much of the fill it takes: 0 outside the hole, rising from
+    1 / (feather + 1) on the hole's edge to 1 at `feather` pixels from the nearest kept pixel (the photo's
+    border is not a kept pixel). float32, same H x W."""
+    binary = (hole > 0).astype(np.uint8)
+    if feather <= 0:
+        return binary.astype(np.float32)
+    padded = cv2.copyMakeBorder(binary, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    return np.minimum(dist / np.float32(feather + 1), np.float32(1.0)) * binary
+
+
+def paste(out: np.ndarray, filled: np.ndarray, hole: np.ndarray, feather: int) -> None:
+    """Write `filled` into `out` (views of one piece) on the hole pixels only, feathered inside the hole."""
+    sel = hole[:, :, None] > 0
+    if feather <= 0:
+        np.copyto(out, filled, where=sel)
+        return
+    weight = seam_weights(hole, feather)[:, :, None]
+    blended = out + weight * (np.asarray(filled, np.float32) - out)
+    np.copyto(out, np.where(weight >= 1.0, filled, blended).astype(out.dtype), where=sel)
 
 
 class Filler:
@@ -69,22 +102,24 @@ def fill_photo(rgb: np.ndarray, mask: np.ndarray, filler: Filler, params: Mappin
     """A copy of rgb with the mask's pixels filled by `filler` following params["strategy"]; pixels outside
     the mask are bit-identical. Returns the new pixels and notes for the user."""
     strategy = str(params.get("strategy", "crop"))
+    feather = int(params.get("feather", 0))
     out = rgb.copy()
     h, w = mask.shape
     if strategy == "resize":
         factor = max(h, w) / int(params.get("working_size", 1024))
         if factor > 1.0:
-            return out, _fill_resized(rgb, mask, out, filler, factor, progress, cancel) + filler.notes()
+            return out, _fill_resized(rgb, mask, out, filler, factor, feather, progress, cancel) + filler.notes()
         strategy = "original"
     if strategy == "original":
         filler.plan([mask])
         cancel.raise_if_cancelled()
-        np.copyto(out, filler.fill(0, rgb, mask, progress), where=mask[:, :, None] > 0)
+        paste(out, filler.fill(0, rgb, mask, progress), mask, feather)
         progress(1, 1, "Filled")
         return out, filler.notes()
     if strategy != "crop":
         raise ValueError(f"unknown inpainting strategy {strategy!r}")
-    boxes = crop_boxes(mask, max(int(params.get("context", 64)), filler.min_context), filler.context_share)
+    margin = max(int(params.get("context", 64)), filler.min_context, 1 if feather else 0)  # feather from kept pixels
+    boxes = crop_boxes(mask, margin, filler.context_share)
     filler.plan([mask[y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
     total = len(boxes)
 
@@ -92,9 +127,9 @@ def fill_photo(rgb: np.ndarray, mask: np.ndarray, filler: Filler, params: Mappin
         x0, y0, x1, y1 = boxes[i]
         return filler.fill(i, np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(mask[y0:y1, x0:x1]), sub)
 
-    def paste(i: int, filled: np.ndarray) -> None:
+    def put(i: int, filled: np.ndarray) -> None:
         x0, y0, x1, y1 = boxes[i]
-        np.copyto(out[y0:y1, x0:x1], filled, where=mask[y0:y1, x0:x1, None] > 0)
+        paste(out[y0:y1, x0:x1], filled, mask[y0:y1, x0:x1], feather)
 
     # one thread per piece up to MAX_THREADS, even beyond the cores: three pieces on two cores finish in about
     # 1.5 pieces' time rather than 2
@@ -102,10 +137,10 @@ def fill_photo(rgb: np.ndarray, mask: np.ndarray, filler: Filler, params: Mappin
     if threads <= 1:
         for i in range(total):
             cancel.raise_if_cancelled()
-            paste(i, one(i, ScaledProgress(progress, i, 1, total)))
+            put(i, one(i, ScaledProgress(progress, i, 1, total)))
             progress(i + 1, total, f"Filled area {i + 1} of {total}")
     else:
-        _fill_on_threads(one, paste, total, threads, progress, cancel)
+        _fill_on_threads(one, put, total, threads, progress, cancel)
     notes = [f"Filled {total} areas separately, each with its surroundings." if total != 1
              else "Filled the painted area with its surroundings."]
     return out, notes + filler.notes()
@@ -139,7 +174,7 @@ def _fill_on_threads(one: Any, paste: Any, total: int, threads: int, progress: P
 
 
 def _fill_resized(rgb: np.ndarray, mask: np.ndarray, out: np.ndarray, filler: Filler, factor: float,
-                  progress: Progress, cancel: CancelToken) -> list[str]:
+                  feather: int, progress: Progress, cancel: CancelToken) -> list[str]:
     """The resize strategy: fill a reduced copy of the photo, then scale the fill up box by box into the
     hole pixels (no full-size scaled-up copy is made)."""
     h, w = mask.shape
@@ -150,12 +185,12 @@ def _fill_resized(rgb: np.ndarray, mask: np.ndarray, out: np.ndarray, filler: Fi
     cancel.raise_if_cancelled()
     filled = np.ascontiguousarray(filler.fill(0, small, small_hole, progress), np.float32)
     kx, ky = w / size[0], h / size[1]
-    for x0, y0, x1, y1 in crop_boxes(mask, 0):
+    for x0, y0, x1, y1 in crop_boxes(mask, 1 if feather else 0):  # a kept pixel around each box to feather from
         cancel.raise_if_cancelled()
         # small-photo coordinates -> this box's pixels (pixel edges aligned, as cv2.resize)
         M = np.array([[kx, 0.0, 0.5 * (kx - 1.0) - x0], [0.0, ky, 0.5 * (ky - 1.0) - y0]])
         up = warp_in(filled, M, (x1 - x0, y1 - y0), border="replicate", interpolation="cubic", antialias=False)
-        np.copyto(out[y0:y1, x0:x1], up, where=mask[y0:y1, x0:x1, None] > 0)
+        paste(out[y0:y1, x0:x1], up, mask[y0:y1, x0:x1], feather)
     progress(1, 1, "Filled")
     return [f"Filled at {size[0]} x {size[1]} pixels and scaled up."]
 
