@@ -138,7 +138,7 @@ def measure(engine_id: str, megapixels: float, *, afters: list[float] | None = N
     return [result] if isinstance(result, dict) else list(result)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine", required=True)
     parser.add_argument("--megapixels", type=float, default=24)
@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--gaps", action="store_true")
     parser.add_argument("--device")
     parser.add_argument("--param", action="append", default=[])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from core.params import parse_params
 
     rows = measure_in_this_process(args.engine, args.megapixels, args.device, parse_params(args.param),

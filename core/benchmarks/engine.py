@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+from core.benchmarks import child
+from core.benchmarks.child import current_rss_mb, peak_rss_mb, reset_peak
 
 
 def synthetic_photo_pixels(megapixels: float, *, dark: bool, seed: int = 0) -> np.ndarray:
@@ -38,17 +36,19 @@ def synthetic_photo_pixels(megapixels: float, *, dark: bool, seed: int = 0) -> n
     return rgb
 
 
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-def _current_rss_mb() -> float:
+def auto_precision(engine: Any, device: str | None) -> str:
+    """What a learned engine without a precision choice runs in on `device` (its facts decide, through
+    core.models.runner.pick_precision): "auto (float16)", say; "default" for engines without a network."""
+    if not hasattr(engine, "descriptor"):
+        return "default"
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError):
-        return float("nan")
+        from core.devices import select_device
+        from core.models.runner import pick_precision
+
+        dtype = pick_precision(engine.descriptor(), device or select_device(), "auto")
+    except Exception:  # noqa: BLE001  an engine whose network cannot load says so when it runs
+        return "default"
+    return f"auto ({str(dtype).replace('torch.', '')})"
 
 
 def measure_in_this_process(engine_id: str, megapixels: float, device: str | None,
@@ -87,7 +87,8 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     cuda = torch.cuda.is_available() and str(device or "").startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    rss_before = _current_rss_mb()
+    reset_peak()  # the peak from here on: this size's photo, mask and run (the warm-up's is not counted)
+    rss_before = current_rss_mb()
     times = []
     for _ in range(max(1, runs)):
         start = time.perf_counter()
@@ -102,10 +103,10 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     seconds, mp = float(spread["median"]), photo.width * photo.height / 1e6
     return {"engine": engine_id, "megapixels": round(mp, 2),
             "width": photo.width, "height": photo.height, "device": str(device or "auto"),
-            "precision": params.get("precision", "default"), "threads": torch.get_num_threads(),
+            "precision": params.get("precision") or auto_precision(engine, device), "threads": torch.get_num_threads(),
             "seconds": round(seconds, 3), "seconds_min": spread["min"], "seconds_max": spread["max"],
             "runs": len(times), "seconds_per_megapixel": round(seconds / mp, 4),
-            "rss_before_run_mb": round(rss_before, 1), "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "rss_before_run_mb": round(rss_before, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
             "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
             "weights": "random" if random_weights else "installed",
             "output_size": [result.photo.width, result.photo.height], "notes": result.notes}
@@ -124,18 +125,18 @@ def run_child(module: str, engine_id: str, megapixels: float, extra: list[str], 
               params: dict[str, str] | None, timeout: float) -> Any:
     """Run a benchmark module in a fresh process (clean memory figures) and return the JSON of its last
     line, or {"engine", "megapixels", "error"} when it failed."""
-    cmd = [sys.executable, "-m", module, "--engine", engine_id, "--megapixels", str(megapixels), *extra]
+    cmd = ["-m", module, "--engine", engine_id, "--megapixels", str(megapixels), *extra]
     if device:
         cmd += ["--device", device]
     for key, value in (params or {}).items():
         cmd += ["--param", f"{key}={value}"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=os.environ.copy())
+    done = child.run_python(cmd, timeout=timeout)
     if done.returncode != 0:
         return {"engine": engine_id, "megapixels": megapixels, "error": done.stderr.strip()[-800:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine", required=True)
     parser.add_argument("--megapixels", type=float, default=12)
@@ -145,7 +146,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=0, help="stop repeating after this many seconds")
     parser.add_argument("--masks", type=int, default=3, help="object masks (each ~1.5%% of the photo) for engines "
                         "that need a mask (default 3)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from core.params import parse_params
 
     print(json.dumps(measure_in_this_process(args.engine, args.megapixels, args.device, parse_params(args.param),

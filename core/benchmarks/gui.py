@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from core.benchmarks.engine import ROOT
+from core.benchmarks import child
 from core.benchmarks.stats import summary
 
 
@@ -23,8 +22,7 @@ def run_gui_child(args: list[str], timeout: float = 900) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="restora-bench-gui-") as tmp:
         out = Path(tmp) / "gui.json"
         try:
-            done = subprocess.run([sys.executable, "-m", "desktop.bench_gui", *args, "--json", str(out)], cwd=ROOT,
-                                  env=env, capture_output=True, text=True, timeout=timeout)
+            done = child.run_python(["-m", "desktop.bench_gui", *args, "--json", str(out)], timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return {"error": f"the GUI benchmark did not finish in {timeout:.0f} s"}
         if done.returncode != 0 or not out.is_file():

@@ -89,9 +89,16 @@ def restore_lines(data: dict[str, Any]) -> list[str]:
 
 
 def tiling_lines(data: list[dict[str, Any]]) -> list[str]:
-    rows = [[str(r.get("megapixels")), f"{r.get('width')} x {r.get('height')}", str(r.get("seconds")),
-             _mb(r.get("peak_rss_mb")), _mb(r.get("growth_mb")), _mb(r.get("input_output_mb"))] for r in data]
-    return table(["tiling MP", "size", "seconds", "peak RSS MiB", "growth MiB", "in+out MiB"], rows)
+    rows = [[str(r.get("megapixels")), str(r.get("tile", "-")), f"{r.get('width')} x {r.get('height')}",
+             str(r.get("seconds")), _per_mp(r), _mb(r.get("peak_rss_mb")), _mb(r.get("growth_mb")),
+             _mb(r.get("input_output_mb"))] for r in data]
+    return table(["tiling MP", "tile px", "size", "seconds", "s/MP", "peak RSS MiB", "growth MiB", "in+out MiB"],
+                 rows)
+
+
+def _per_mp(row: dict[str, Any]) -> str:
+    seconds, mp = row.get("seconds"), row.get("megapixels")
+    return f"{seconds / mp:.3g}" if isinstance(seconds, (int, float)) and isinstance(mp, (int, float)) and mp else "-"
 
 
 def gui_lines(data: dict[str, Any]) -> list[str]:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from core.benchmarks.engine import ROOT, run_child
+from core.benchmarks import child
+from core.benchmarks.child import ROOT
+from core.benchmarks.engine import run_child
 from core.benchmarks.stats import summary
 
 DEFAULT_ENGINE = "lowlight.auto_gamma"
@@ -89,12 +89,12 @@ def command_seconds(source: Path, engine_id: str, runs: int, *, warm_up: bool = 
                     timeout: float = 900) -> dict[str, Any]:
     """`python main.py restore SOURCE --engine ID --out DIR` timed from outside, `runs` times (after a
     warm-up run when asked): start-up, imports and the batch runner included."""
-    cmd = [sys.executable, str(ROOT / "main.py"), "restore", str(source), "--engine", engine_id,
+    cmd = [str(ROOT / "main.py"), "restore", str(source), "--engine", engine_id,
            "--out", str(source.parent / "out"), "--overwrite"]
     times = []
     for i in range(max(1, runs) + int(warm_up)):
         start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+        done = child.run_python(cmd, timeout=timeout)
         if done.returncode != 0:
             return {"error": (done.stdout + done.stderr).strip()[-800:]}
         if i or not warm_up:
@@ -118,7 +118,7 @@ def measure(engine_id: str = DEFAULT_ENGINE, megapixels: float = 12, *, runs: in
     return row
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default=DEFAULT_ENGINE)
     parser.add_argument("--megapixels", type=float, default=12)
@@ -126,7 +126,7 @@ def main() -> int:
     parser.add_argument("--levels", action="store_true", help="also compare PNG compression levels")
     parser.add_argument("--folder", required=True, help="where the input photo is written (and left)")
     parser.add_argument("--device", help="ignored: the restore path runs on the default device")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(json.dumps(phases_in_this_process(args.engine, args.megapixels, args.runs, args.levels,
                                             Path(args.folder))))
     return 0

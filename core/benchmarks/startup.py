@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from core.benchmarks import child
+from core.benchmarks.child import ROOT
 
 
 def measure_startup(runs: int = 5) -> dict[str, object]:
@@ -17,8 +15,7 @@ def measure_startup(runs: int = 5) -> dict[str, object]:
     times: list[float] = []
     torch_early = False
     for _ in range(runs):
-        done = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True,
-                              timeout=120, cwd=ROOT)
+        done = child.run_python([str(ROOT / "main.py")], timeout=120, env=env)
         match = re.search(r"window visible after ([\d.]+) s \(torch imported: (\w+)\)", done.stdout)
         if not match:
             return {"error": (done.stdout + done.stderr)[-800:]}

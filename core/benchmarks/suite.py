@@ -1,11 +1,12 @@
 """`restora bench` with no sub-command: the whole machine in one run, one section after another.
 
 Sections: startup (window; a 24-megapixel photo from start-up), open (a 24-megapixel JPEG and PNG in a
-running window: preview, then the photo), engines (every built-in engine and one imported model per family,
-seconds per megapixel and peak memory by size, device and precision), restore (the restore command on a
-12-megapixel PNG and where its time goes), tiling, gui (the GUI thread's longest stalls) and training (steps
-per second of each preset). Each measurement runs in child processes, so memory figures are their own and a
-crash in one section leaves the others. Figures are medians of several runs after a warm-up, with spread.
+running window: preview, then the photo), engines (every engine the registry lists, built-in and one
+imported model per family, seconds per megapixel and peak memory by size, device and precision), restore
+(the restore command on a 12-megapixel PNG and where its time goes), tiling (by image size and by tile
+size), gui (the GUI thread's longest stalls) and training (steps per second of every preset listed).
+Each measurement runs in child processes, so memory figures are their own and a crash in one section
+leaves the others. Figures are medians of several runs after a warm-up, with spread.
 """
 
 from __future__ import annotations
@@ -40,11 +41,16 @@ class Plan:
     restore_runs: int
     restore_command_runs: int  # after a warm-up run in full mode
     png_levels: bool
-    tiling_sizes: tuple[float, ...]
+    tiling_sizes: tuple[float, ...]  # image sizes at 512 px tiles
+    tile_sizes: tuple[int, ...]  # tile sizes on one image of tile_megapixels
+    tile_megapixels: float
     stall_engine_megapixels: float
     train_crop: int | None  # None: each preset's own crop
+    train_batch: int | None  # None: each preset's own batch size
+    train_workers: int | None  # data loader processes; None: each preset's own
     train_warmup: int
     train_steps: int
+    train_budget_s: float  # a preset still training after this many seconds stops after its step (0: never)
     train_timeout_s: float
     gui_timeout_s: float  # each desktop child process
     sections: tuple[str, ...] = SECTIONS
@@ -60,20 +66,24 @@ class Plan:
         plan = QUICK if quick else FULL
         if sizes:
             plan = replace(plan, sizes=sizes, photo_megapixels=max(sizes), restore_megapixels=max(sizes),
-                           tiling_sizes=sizes, stall_engine_megapixels=max(sizes))
+                           tiling_sizes=sizes, tile_megapixels=max(sizes), tile_sizes=(64, 128),
+                           stall_engine_megapixels=max(sizes))
         return replace(plan, sections=sections or SECTIONS, engines=engines, presets=presets, devices=devices,
                        train_crop=crop if crop else plan.train_crop, runs=runs or plan.runs)
 
 
-QUICK = Plan(quick=True, sizes=(1.0,), runs=3, engine_budget_s=6, engine_timeout_s=90, startup_runs=3,
+# Quick: engines at 1 MP only, tiny training crops and batches, tiling on a half-megapixel image; the
+# desktop figures (start-up, a 24-MP photo opened, stalls) at full size. About three minutes on 2 cores.
+QUICK = Plan(quick=True, sizes=(1.0,), runs=2, engine_budget_s=4, engine_timeout_s=60, startup_runs=2,
              photo_megapixels=24, restore_megapixels=12, restore_runs=1, restore_command_runs=1,
-             png_levels=False, tiling_sizes=(1.0, 4.0), stall_engine_megapixels=6, train_crop=256, train_warmup=1,
-             train_steps=1, train_timeout_s=30, gui_timeout_s=150)
+             png_levels=False, tiling_sizes=(), tile_sizes=(256, 512, 1024), tile_megapixels=0.5,
+             stall_engine_megapixels=4, train_crop=64, train_batch=2, train_workers=0, train_warmup=1,
+             train_steps=3, train_budget_s=8, train_timeout_s=90, gui_timeout_s=150)
 FULL = Plan(quick=False, sizes=(1.0, 4.0, 12.0, 24.0), runs=5, engine_budget_s=120, engine_timeout_s=1800,
             startup_runs=5, photo_megapixels=24, restore_megapixels=12, restore_runs=4, restore_command_runs=3,
-            png_levels=True,
-            tiling_sizes=(1.0, 4.0, 12.0, 24.0), stall_engine_megapixels=24, train_crop=None, train_warmup=3,
-            train_steps=10, train_timeout_s=1200, gui_timeout_s=1800)
+            png_levels=True, tiling_sizes=(1.0, 4.0, 12.0, 24.0), tile_sizes=(256, 512, 1024, 2048),
+            tile_megapixels=12, stall_engine_megapixels=24, train_crop=None, train_batch=None, train_workers=None,
+            train_warmup=3, train_steps=10, train_budget_s=0, train_timeout_s=1200, gui_timeout_s=1800)
 
 
 def machine() -> dict[str, Any]:
@@ -123,7 +133,7 @@ def section_open(plan: Plan, work: Path) -> list[dict[str, Any]]:
     photos = [work / f"photo-{plan.photo_megapixels:g}mp.{f}" for f in ("jpg", "png")]
     if not all(p.exists() for p in photos):
         photos = write_photos(work, plan.photo_megapixels)
-    return bench_open(photos, max(1, plan.runs - 1), plan.gui_timeout_s)
+    return bench_open(photos, 1 if plan.quick else plan.runs, plan.gui_timeout_s)
 
 
 def section_engines(plan: Plan, work: Path) -> list[dict[str, Any]]:
@@ -156,7 +166,7 @@ def section_engines(plan: Plan, work: Path) -> list[dict[str, Any]]:
                         row = {"engine": item["id"], "megapixels": mp,
                                "error": f"no figures after {plan.engine_timeout_s:.0f} s"}
                     rows.append({**row, "family": item["family"], "device": device,
-                                 "precision": precision or "default"})
+                                 "precision": precision or row.get("precision", "default")})
     return rows
 
 
@@ -168,9 +178,11 @@ def section_restore(plan: Plan, work: Path) -> dict[str, Any]:
 
 
 def section_tiling(plan: Plan, work: Path) -> list[dict[str, Any]]:
-    from core.benchmarks.tiling import bench_tiling
+    from core.benchmarks.tiling import bench_tile_sizes, bench_tiling
 
-    return bench_tiling(plan.tiling_sizes)
+    by_tile = bench_tile_sizes(plan.tile_megapixels, plan.tile_sizes)
+    seen = {(r["megapixels"], r["tile"]) for r in by_tile}
+    return bench_tiling(tuple(mp for mp in plan.tiling_sizes if (mp, 512) not in seen)) + by_tile
 
 
 def section_gui(plan: Plan, work: Path) -> dict[str, Any]:
@@ -183,7 +195,8 @@ def section_training(plan: Plan, work: Path) -> list[dict[str, Any]]:
     from core.benchmarks.training import bench_training
 
     return bench_training(device_names(plan), crop=plan.train_crop, warmup=plan.train_warmup,
-                          steps=plan.train_steps, presets=list(plan.presets) or None, timeout=plan.train_timeout_s)
+                          steps=plan.train_steps, presets=list(plan.presets) or None, batch=plan.train_batch,
+                          workers=plan.train_workers, budget_s=plan.train_budget_s, timeout=plan.train_timeout_s)
 
 
 RUNNERS: dict[str, Callable[[Plan, Path], Any]] = {

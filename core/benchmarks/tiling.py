@@ -1,8 +1,9 @@
-"""Peak memory of tiled inference by image size, each size measured in a fresh process.
+"""Time and peak memory of tiled inference by image size and by tile size, each in a fresh process.
 
 The child process builds a small seeded conv net, generates a float32 RGB image of the requested size,
-runs it through core.tiling.run_tiled and reports its own peak resident set size. A separate process per
-size keeps the peaks apart: ru_maxrss only ever grows.
+runs it through core.tiling.run_tiled and reports its own peak resident set size (core.benchmarks.child).
+`bench_tiling` varies the image size at one tile size; `bench_tile_sizes` varies the tile size on one image
+(the tile-size scaling: small tiles waste time on their overlaps, big ones need more memory).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import argparse
 import json
 import math
 import os
-import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from core.benchmarks import child
+from core.benchmarks.child import ROOT as PROJECT_ROOT
+from core.benchmarks.child import peak_rss_mb, reset_peak
+
 _MIB = 2**20
 
 
@@ -26,11 +27,11 @@ def measure_tiled_peak_rss(megapixels: float, *, tile: int = 512, overlap: int =
     """Run one tiled pass over a `megapixels` image in a fresh subprocess and return its figures:
     megapixels, width, height, seconds, peak_rss_mb, input_output_mb, baseline_rss_mb (peak before the
     image existed: interpreter, torch and the net) and growth_mb (peak minus baseline). MB are MiB."""
-    command = [sys.executable, "-m", "core.benchmarks.tiling", "--child", "--megapixels", str(megapixels),
+    command = ["-m", "core.benchmarks.tiling", "--child", "--megapixels", str(megapixels),
                "--tile", str(tile), "--overlap", str(overlap), "--channels", str(channels)]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    done = child.run_python(command, timeout=timeout, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"tiling benchmark child failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -39,6 +40,11 @@ def measure_tiled_peak_rss(megapixels: float, *, tile: int = 512, overlap: int =
 def bench_tiling(sizes: tuple[float, ...] = (1, 4, 12, 24), **options) -> list[dict]:
     """measure_tiled_peak_rss for each size in megapixels (options pass through)."""
     return [measure_tiled_peak_rss(mp, **options) for mp in sizes]
+
+
+def bench_tile_sizes(megapixels: float, tiles: tuple[int, ...] = (256, 512, 1024), **options) -> list[dict]:
+    """measure_tiled_peak_rss of one `megapixels` image at each tile size (overlap and channels pass through)."""
+    return [measure_tiled_peak_rss(megapixels, tile=tile, **options) for tile in tiles]
 
 
 def format_table(rows: list[dict]) -> str:
@@ -57,11 +63,6 @@ def image_size(megapixels: float) -> tuple[int, int]:
     return width, max(1, round(megapixels * 1e6 / width))
 
 
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / _MIB if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
-
-
 def _child(megapixels: float, tile: int, overlap: int, channels: int) -> dict:
     import numpy as np
     import torch
@@ -76,7 +77,8 @@ def _child(megapixels: float, tile: int, overlap: int, channels: int) -> dict:
                         nn.Conv2d(channels, 3, 3, padding=1), nn.Sigmoid()).eval()
     with torch.inference_mode():  # warm up kernels so their one-off allocations count in the baseline
         net(torch.zeros(1, 3, tile, tile))
-    baseline = _peak_rss_mb()
+    reset_peak()
+    baseline = peak_rss_mb()
     width, height = image_size(megapixels)
     image = np.empty((height, width, 3), dtype=np.float32)
     np.random.default_rng(0).random(out=image, dtype=np.float32)
@@ -84,7 +86,7 @@ def _child(megapixels: float, tile: int, overlap: int, channels: int) -> dict:
     with torch.inference_mode():
         output = run_tiled(net, image, input_range=ZERO_ONE, output_range=ZERO_ONE, tile=tile, overlap=overlap)
     seconds = time.perf_counter() - start
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     return {"megapixels": megapixels, "width": width, "height": height, "seconds": round(seconds, 3),
             "peak_rss_mb": round(peak, 1), "input_output_mb": round((image.nbytes + output.nbytes) / _MIB, 1),
             "baseline_rss_mb": round(baseline, 1), "growth_mb": round(peak - baseline, 1),

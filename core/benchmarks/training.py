@@ -1,17 +1,19 @@
 """Training speed: steps per second of each preset on a tiny synthetic data folder, in its own process.
 
-Each preset runs `python main.py train --preset NAME` for a few steps, logging every step; the first steps
-(worker start-up, allocation, cuDNN tuning) are a warm-up and not counted; the rest give the median steps
-per second. Batch size and the other settings are the preset's own; the crop is the preset's default, or
-`crop` when given (quick mode asks for 256 px, or less where the preset's default is smaller). Validation
-and checkpoints are pushed past the end of the run. A preset that cannot run on the data it can get here
-(a data kind this module cannot make) is skipped with a note.
+One child process per device trains each preset in turn (core.train.trainer, as `restora train --preset
+NAME` does, in that one process, so torch loads once), a few steps each, logging every step; the first
+steps (worker start-up, allocation, cuDNN tuning) are a warm-up and not counted; the rest give the median
+steps per second. The settings are the preset's own except where asked: the crop (never above the
+preset's), the batch size and the data workers (quick mode: 64 px crops, batches of 2, no worker
+processes, so it fits in a minute). Validation and checkpoints are pushed past the end of the run. A
+preset that cannot run on the data it can get here (a data kind this module cannot make) is skipped with
+a note.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.benchmarks.engine import ROOT
+from core.benchmarks import child
 from core.benchmarks.stats import summary
 
 FLAT_KINDS = ("unpaired", "inpaint", "face", "synthetic_lowlight")  # a folder of photos
@@ -61,48 +63,92 @@ def preset_plan(crop: int | None = None) -> list[dict[str, Any]]:
     return plan
 
 
-def measure_preset(item: dict[str, Any], data: dict[str, Path], work: Path, *, device: str, warmup: int,
-                   steps: int, batch: int | None = None, timeout: float = 600) -> dict[str, Any]:
-    """Run one preset for warmup + steps steps and read its steps per second from metrics.jsonl."""
-    row: dict[str, Any] = {"preset": item["preset"], "device": device, "crop": item["crop"],
-                           "batch": batch or item["batch"]}
+def train_settings(item: dict[str, Any], data: dict[str, Path], *, warmup: int, steps: int,
+                   batch: int | None = None, workers: int | None = None) -> dict[str, Any] | str:
+    """The config values (as a TOML file would nest them) that run one preset for warmup + steps steps on
+    the benchmark's data, or why it cannot run."""
     kind = item["kind"]
     if kind in PAIRED_KINDS:
         folder = data["paired"]
     elif kind in FLAT_KINDS:
         folder = data["flat"]
     else:
-        return {**row, "skipped": f"needs {kind} data, which the benchmark cannot make"}
-    run_dir = work / f"run-{item['preset']}-{device.replace(':', '')}"
+        return f"needs {kind} data, which the benchmark cannot make"
     total = warmup + steps
-    sets = {"train.max_steps": total, "train.log_every": 1, "train.val_every": total + 1000,
-            "train.checkpoint_every": total + 1000, "data.crop": item["crop"], "data.val_count": 1,
-            "data.previews": 1, "data.val_batch_size": 1}
+    train = {"max_steps": total, "log_every": 1, "val_every": total + 1000, "checkpoint_every": total + 1000}
+    loader: dict[str, Any] = {"train": str(folder), "crop": item["crop"], "val_count": 1, "previews": 1,
+                              "val_batch_size": 1}
     if batch:
-        sets["data.batch_size"] = batch
-    cmd = [sys.executable, str(ROOT / "main.py"), "train", "--preset", item["preset"], "--data", str(folder),
-           "--run-dir", str(run_dir), "--device", device]
-    for key, value in sets.items():
-        cmd += ["--set", f"{key}={value}"]
-    start = time.perf_counter()
-    failed = ""
-    try:
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
-        if done.returncode != 0:
-            failed = (done.stderr or done.stdout).strip()[-600:]
-    except subprocess.TimeoutExpired:  # the steps logged so far still count
-        row["note"] = f"stopped after {timeout:.0f} s"
-        failed = f"no step finished in {timeout:.0f} s"
-    row["wall_s"] = round(time.perf_counter() - start, 1)
+        loader["batch_size"] = batch
+    if workers is not None:
+        loader["workers"] = workers
+    return {"preset": item["preset"], "train": train, "data": loader}
+
+
+def preset_row(item: dict[str, Any], run_dir: Path, *, device: str, warmup: int, batch: int | None,
+               wall_s: float, failed: str = "") -> dict[str, Any]:
+    """One preset's figures from its run folder's metrics.jsonl: the median steps per second after the
+    warm-up steps, with spread."""
+    row: dict[str, Any] = {"preset": item["preset"], "device": device, "crop": item["crop"],
+                           "batch": batch or item["batch"], "wall_s": round(wall_s, 1)}
     rates = [r["it_per_s"] for r in _train_records(run_dir / "metrics.jsonl")]
     if not rates:
         return {**row, "error": failed or "the run logged no training step"}
     counted = rates[warmup:] if len(rates) > warmup else rates[-1:]
     if len(rates) <= warmup:
-        row["note"] = (row.get("note", "") + "; " if row.get("note") else "") + "no step after the warm-up"
+        row["note"] = "no step after the warm-up"
+    elif failed:
+        row["note"] = failed.splitlines()[-1][:120]
     row["steps_per_s"] = summary(counted)
-    row["samples_per_s"] = round(float(row["steps_per_s"]["median"]) * row["batch"], 2) if counted else None
+    row["samples_per_s"] = round(float(row["steps_per_s"]["median"]) * row["batch"], 2)
     return row
+
+
+def measure_here(items: list[dict[str, Any]], data: dict[str, Path], work: Path, *, device: str, warmup: int,
+                 steps: int, batch: int | None, workers: int | None, budget_s: float = 0) -> Any:
+    """Each preset trained in this process, one after another (torch and the data load once): yields rows.
+    With `budget_s`, a preset still training that many seconds after it started is asked to stop after its
+    current step (the run folder's stop request, as the training panel's Stop button does)."""
+    import threading
+
+    import torch
+
+    from core.errors import RestoraError
+    from core.train.config import merge
+    from core.train.presets import get_preset
+    from core.train.runfolder import RunFolder
+    from core.train.trainer import Trainer
+
+    for item in items:
+        settings = train_settings(item, data, warmup=warmup, steps=steps, batch=batch, workers=workers)
+        if isinstance(settings, str):
+            yield {"preset": item["preset"], "device": device, "crop": item["crop"],
+                   "batch": batch or item["batch"], "skipped": settings}
+            continue
+        run_dir = work / f"run-{item['preset']}-{device.replace(':', '')}"
+        start = time.perf_counter()
+        failed, stopped = "", False
+        timer = threading.Timer(budget_s, lambda d=run_dir: RunFolder(d).request_stop()) if budget_s else None
+        try:
+            config = merge(get_preset(item["preset"]).defaults(), settings)
+            trainer = Trainer(config, run_dir, device=torch.device(device), echo=lambda line: None)
+            if timer is not None:
+                timer.start()
+            result = trainer.run()
+            failed = result.message if result.state == "failed" else ""
+            stopped = result.state == "stopped"
+        except RestoraError as e:
+            failed = str(e)
+        except Exception as e:  # noqa: BLE001  one broken preset must not lose the others' figures
+            failed = f"{type(e).__name__}: {e}"
+        finally:
+            if timer is not None:
+                timer.cancel()
+        row = preset_row(item, run_dir, device=device, warmup=warmup, batch=batch,
+                         wall_s=time.perf_counter() - start, failed=failed)
+        if stopped:
+            row["note"] = "; ".join(filter(None, [f"stopped at the {budget_s:g} s budget", row.get("note")]))
+        yield row
 
 
 def _train_records(path: Path) -> list[dict[str, Any]]:
@@ -120,14 +166,70 @@ def _train_records(path: Path) -> list[dict[str, Any]]:
 
 
 def bench_training(devices: list[str], *, crop: int | None = None, warmup: int = 2, steps: int = 5,
-                   presets: list[str] | None = None, batch: int | None = None,
-                   timeout: float = 600) -> list[dict[str, Any]]:
-    """measure_preset for every preset (or those named) on every device."""
+                   presets: list[str] | None = None, batch: int | None = None, workers: int | None = None,
+                   budget_s: float = 0, timeout: float = 600) -> list[dict[str, Any]]:
+    """Every preset (or those named) on every device: one child process per device trains them in turn,
+    each stopped after `budget_s` seconds when given (figures from the steps done by then); `timeout` is
+    per preset. Rows of presets a timed-out child never reached say so."""
     plan = [p for p in preset_plan(crop) if not presets or p["preset"] in presets]
     size = max([p["crop"] for p in plan] + [32]) + 16
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="restora-bench-train-") as tmp:
         work = Path(tmp)
-        count = max([batch or p["batch"] for p in plan] + [2])
-        data = write_data(work / "data", size, count)
-        return [measure_preset(p, data, work, device=dev, warmup=warmup, steps=steps, batch=batch, timeout=timeout)
-                for dev in devices for p in plan]
+        count = max([batch or p["batch"] for p in plan] + [2]) + 1  # one more for validation
+        write_data(work / "data", size, count)
+        for device in devices:
+            cmd = ["-m", "core.benchmarks.training", "--work", str(work), "--device", device, "--warmup",
+                   str(warmup), "--steps", str(steps), "--budget", str(budget_s), "--plan", json.dumps(plan)]
+            if batch:
+                cmd += ["--batch", str(batch)]
+            if workers is not None:
+                cmd += ["--workers", str(workers)]
+            limit = timeout * max(1, len(plan))
+            try:
+                done = child.run_python(cmd, timeout=limit)
+                output, failed = done.stdout, "" if done.returncode == 0 else done.stderr.strip()[-600:]
+            except subprocess.TimeoutExpired as e:
+                output = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+                failed = f"the training benchmark did not finish in {limit:.0f} s"
+            got = {r["preset"]: r for r in _json_lines(output)}
+            rows += [got.get(p["preset"]) or {"preset": p["preset"], "device": device, "crop": p["crop"],
+                                              "batch": batch or p["batch"], "error": failed or "no figures"}
+                     for p in plan]
+    return rows
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    rows = []
+    for line in text.splitlines():
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and "preset" in value:
+            rows.append(value)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child process: train each preset of --plan in turn, printing one JSON row per preset."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True, help="holds data/ (write_data) and the run folders")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch", type=int)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--budget", type=float, default=0, help="seconds per preset, then it stops (0: no limit)")
+    parser.add_argument("--plan", required=True, help="JSON: preset_plan's items")
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    data = {"flat": work / "data" / "photos", "paired": work / "data" / "paired"}
+    for row in measure_here(json.loads(args.plan), data, work, device=args.device, warmup=args.warmup,
+                            steps=args.steps, batch=args.batch, workers=args.workers, budget_s=args.budget):
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
