@@ -11,7 +11,7 @@ from core.engines.registry import default_registry
 from core.engines.request import EngineRequest
 from core.photo import Photo
 
-LEARNED_DEFAULTS = ("lowlight.zero_dce_pp", "lowlight.gain_unet", "lowlight.gamma_net")
+LEARNED_DEFAULTS = ("lowlight.auto", "lowlight.zero_dce_pp", "lowlight.gain_unet", "lowlight.gamma_net")
 
 
 def _dark_photo(rng: np.random.Generator) -> Photo:
@@ -20,9 +20,12 @@ def _dark_photo(rng: np.random.Generator) -> Photo:
     return Photo(rgb=np.clip(base + rng.normal(0, 0.005, base.shape), 0, 1).astype(np.float32))
 
 
-def test_default_engine_is_zero_dce_pp_with_shipped_weights():
-    assert lowlight_engines()[0].id == "lowlight.zero_dce_pp"
-    assert default_registry().list("lowlight")[0].id == "lowlight.zero_dce_pp"
+def test_default_engine_is_the_automatic_one_with_shipped_weights():
+    registry = default_registry()
+    assert lowlight_engines()[0].id == "lowlight.auto"
+    assert registry.list("lowlight")[0].id == "lowlight.auto"
+    default = registry.default("lowlight")
+    assert default is not None and default.id == "lowlight.auto" and default.unavailable() is None
 
 
 @pytest.mark.parametrize("engine_id", LEARNED_DEFAULTS)

@@ -69,7 +69,7 @@ def test_pairs_score_each_engine_against_the_reference(pairs_dir, registry):
     rows = {r.engine_id: r for r in report.engines}
     assert list(rows) == [INPUT_ROW, "lowlight.auto_gamma", "lowlight.clahe"]
     for row in rows.values():
-        assert row.error is None and set(row.metrics) == {"psnr", "ssim"} and len(row.per_image) == 2
+        assert row.error is None and set(row.metrics) == {"psnr", "ssim", "noise"} and len(row.per_image) == 2
     assert rows["lowlight.auto_gamma"].metrics["psnr"] > rows[INPUT_ROW].metrics["psnr"] + 3.0
     table = format_table(report)
     assert "lowlight.auto_gamma" in table and "PSNR" in table and "orphan" in table
@@ -79,7 +79,7 @@ def test_unpaired_figures(pairs_dir, registry):
     report = evaluate_unpaired(["lowlight.auto_gamma"], pairs_dir / "low", registry=registry, device="cpu")
     rows = {r.engine_id: r for r in report.engines}
     assert set(rows[INPUT_ROW].metrics) == {"exposure", "clipped_highlights", "clipped_shadows", "colourfulness",
-                                           "newly_clipped"}
+                                           "newly_clipped", "noise"}
     assert rows[INPUT_ROW].metrics["newly_clipped"] == 0.0
     assert rows["lowlight.auto_gamma"].metrics["exposure"] > rows[INPUT_ROW].metrics["exposure"] + 0.1
 

@@ -1,4 +1,5 @@
-"""`restora engines`: the registered engines with their parameters."""
+"""`restora engines`: the registered engines with their parameters; each task's one-click default is marked
+"(default)" on its line."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ def run(args: argparse.Namespace) -> int:
         print("No engines" + (f" for {args.task}." if args.task else "."))
         return 0
     unavailable = [e for e in engines if e.unavailable()]
+    defaults = {id(d) for t in TASKS if (d := registry.default(t)) is not None}
     for engine in engines:
         if engine in unavailable:
             continue
         req = engine.requirements
         needs = ", needs a mask" if req.needs_mask else ""
-        print(f"{engine.id}  [{engine.task}{needs}]  {engine.title}")
+        mark = "  (default)" if id(engine) in defaults else ""
+        print(f"{engine.id}  [{engine.task}{needs}]  {engine.title}{mark}")
         if engine.description:
             print(f"    {engine.description}")
         for param in engine.params:

@@ -66,6 +66,10 @@ class EngineRegistry:
         """The engines that can run now (a learned engine without any weights cannot)."""
         return [e for e in self.list(task) if e.unavailable() is None]
 
+    def default(self, task: str) -> Engine | None:
+        """The one-click default of `task` (see default_engine)."""
+        return default_engine(self.list(task), task)
+
     def ids(self) -> builtins.list[str]:
         return list(self._engines)
 
@@ -74,6 +78,12 @@ class EngineRegistry:
 
     def __len__(self) -> int:
         return len(self._engines)
+
+
+def default_engine(engines: Iterable[Engine], task: str) -> Engine | None:
+    """The one-click default of `task` among `engines`: the first of that task that can run now. Built-in
+    engines are registered first, each family's default at its head (core.engines.lowlight, .inpaint)."""
+    return next((e for e in engines if e.task == task and e.unavailable() is None), None)
 
 
 def register_all(registry: EngineRegistry, factories: Iterable[Registrable]) -> EngineRegistry:

@@ -1,10 +1,13 @@
 """Evaluating low-light engines side by side.
 
-Paired folders (low/ and high/, matched by file stem) give PSNR and SSIM against the reference.
-Unpaired folders (just dark photos) give no-reference figures: mean exposure, the share of clipped
-highlights and shadows, colourfulness (Hasler and Suesstrunk 2003), and the share of pixels the engine
-newly clipped. Synthetic mode darkens well-exposed photos with core.synthesis.lowlight and scores them as
-pairs. Every report also has an "(input)" row: the photo as it came, the baseline to beat.
+Paired folders (low/ and high/, matched by file stem) give PSNR and SSIM against the reference, and the
+noise left in the result: the std of result minus reference inside the reference's flat dark patches (in
+8-bit levels; an exposure offset does not count, lifted noise does). Unpaired folders (just dark photos)
+give no-reference figures: mean exposure, the share of clipped highlights and shadows, colourfulness
+(Hasler and Suesstrunk 2003), the share of pixels the engine newly clipped, and the noise: the fine
+detail of the result in the quietest patches that were dark in the input (in 8-bit levels). Synthetic
+mode darkens well-exposed photos with core.synthesis.lowlight and scores them as pairs. Every report also
+has an "(input)" row: the photo as it came, the baseline to beat.
 """
 
 from __future__ import annotations
@@ -58,8 +61,13 @@ class EvaluationReport:
         return asdict(self)
 
 
-PAIRED_METRICS = ("psnr", "ssim")
-UNPAIRED_METRICS = ("exposure", "clipped_highlights", "clipped_shadows", "colourfulness", "newly_clipped")
+PAIRED_METRICS = ("psnr", "ssim", "noise")
+UNPAIRED_METRICS = ("exposure", "clipped_highlights", "clipped_shadows", "colourfulness", "newly_clipped",
+                    "noise")
+NOISE_PATCH = 8  # pixels per side of the noise measure's patches
+FLAT_SHARE = 30  # paired: the reference's flattest this many percent of its darker half's patches
+QUIET_SHARE = 10  # unpaired: the quietest this many percent of the input's dark patches
+DARK_PATCH = 0.25  # unpaired: a patch is dark when the input's mean luma there is below this
 
 
 # --- no-reference measures -------------------------------------------------------------------------------
@@ -85,17 +93,54 @@ def colourfulness(rgb: np.ndarray) -> float:
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
+def _patches(channel: np.ndarray) -> np.ndarray:
+    """An H x W channel as (patches, NOISE_PATCH**2) rows of whole NOISE_PATCH x NOISE_PATCH patches."""
+    size = NOISE_PATCH
+    rows, cols = channel.shape[0] // size, channel.shape[1] // size
+    tiles = channel[: rows * size, : cols * size].reshape(rows, size, cols, size).transpose(0, 2, 1, 3)
+    return tiles.reshape(rows * cols, size * size).astype(np.float64)
+
+
+def paired_noise(result: np.ndarray, reference: np.ndarray) -> float:
+    """The std (8-bit levels, RMS over patches) of result minus reference in luma inside the reference's
+    flattest FLAT_SHARE % of its darker-than-median patches: noise the engine left or lifted. Each patch's
+    mean difference is removed, so a brightness offset does not count."""
+    ref = _patches(np.tensordot(reference, LUMA, axes=([2], [0])))
+    if len(ref) == 0:
+        return 0.0
+    diff = _patches(np.tensordot(result, LUMA, axes=([2], [0]))) - ref
+    level, spread = ref.mean(axis=1), ref.std(axis=1)
+    darker = level <= np.median(level)
+    flat = darker & (spread <= np.percentile(spread[darker], FLAT_SHARE))
+    return float(np.sqrt(np.mean(diff[flat].var(axis=1))) * 255.0)
+
+
+def unpaired_noise(before: np.ndarray, after: np.ndarray) -> float:
+    """The fine detail (luma minus its 3 x 3 box blur; 8-bit levels) of `after`, RMS over the quietest
+    QUIET_SHARE % of the patches that are dark in `before` (all patches when none is): what is left there
+    is mostly noise, so lifted noise shows as a higher figure than the input's own."""
+    luma = np.tensordot(after, LUMA, axes=([2], [0])).astype(np.float32)
+    fine = _patches(luma - cv2.blur(luma, (3, 3), borderType=cv2.BORDER_REFLECT))
+    if len(fine) == 0:
+        return 0.0
+    dark = _patches(np.tensordot(before, LUMA, axes=([2], [0]))).mean(axis=1) < DARK_PATCH
+    rms = np.sqrt(((fine[dark] if dark.any() else fine) ** 2).mean(axis=1))
+    quiet = rms <= np.percentile(rms, QUIET_SHARE)
+    return float(np.sqrt(np.mean(rms[quiet] ** 2)) * 255.0)
+
+
 def unpaired_metrics(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
     hi_after, lo_after = highlight_clipped(after), shadow_clipped(after)
     clipped_before = highlight_clipped(before) | shadow_clipped(before)
     newly = (hi_after | lo_after) & ~clipped_before
     return {"exposure": exposure(after), "clipped_highlights": float(hi_after.mean()),
             "clipped_shadows": float(lo_after.mean()), "colourfulness": colourfulness(after),
-            "newly_clipped": float(newly.mean())}
+            "newly_clipped": float(newly.mean()), "noise": unpaired_noise(before, after)}
 
 
 def paired_metrics(result: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    return {"psnr": psnr(result, reference), "ssim": ssim(result, reference)}
+    return {"psnr": psnr(result, reference), "ssim": ssim(result, reference),
+            "noise": paired_noise(result, reference)}
 
 
 # --- folders ---------------------------------------------------------------------------------------------
@@ -273,7 +318,8 @@ def evaluate_synthetic(engine_ids: Sequence[str], folder: str | Path, *, seed: i
 # --- presenting ------------------------------------------------------------------------------------------
 
 _HEADINGS = {"psnr": "PSNR dB", "ssim": "SSIM", "exposure": "exposure", "clipped_highlights": "hi clip %",
-             "clipped_shadows": "lo clip %", "colourfulness": "colourful", "newly_clipped": "new clip %"}
+             "clipped_shadows": "lo clip %", "colourfulness": "colourful", "newly_clipped": "new clip %",
+             "noise": "noise"}
 _PERCENT = {"clipped_highlights", "clipped_shadows", "newly_clipped"}
 
 

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.engines.base import Engine
+from core.engines.registry import default_engine
+from core.kinds import TASKS
 from desktop.panels.param_form import ParamForm
 from desktop.panels.restore_panel import Banner
 from desktop.workers import JobHandle, WorkerPool
@@ -66,6 +68,9 @@ class BatchDialog(QDialog):
         self.engine = QComboBox()
         for e in self.engines:
             self.engine.addItem(f"{e.title}  ({e.task})", e.id)
+        first = next((d for t in TASKS if (d := default_engine(self.engines, t)) is not None), None)
+        if first is not None:  # start from the first task's one-click default
+            self.engine.setCurrentIndex(self.engine.findData(first.id))
         self.form = ParamForm()
         self.mask_hint = QLabel("Engines that need a mask use photo_mask.png beside each photo.")
         self.mask_hint.setObjectName("hint")

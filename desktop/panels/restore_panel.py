@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.engines.registry import default_engine
 from core.kinds import TASK_TITLES
 from desktop.panels.param_form import ParamForm
 
@@ -223,6 +224,9 @@ class RestorePanel(QWidget):
             if e.task == task:
                 self.engine_combo.addItem(e.title, e.id)
                 self.engine_combo.setItemData(self.engine_combo.count() - 1, e.description, Qt.ItemDataRole.ToolTipRole)
+        default = default_engine(self.engines, task) if task else None  # start from the one-click default
+        if default is not None:
+            self.engine_combo.setCurrentIndex(self.engine_combo.findData(default.id))
         self.engine_combo.blockSignals(False)
         self._engine_chosen()
         self.regions_box.setVisible(task == "face")

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.engines.base import Param
 from core.engines.lowlight.clahe import clahe
-from core.engines.lowlight.common import LUMA, WHITE_BALANCE, LowLightEngine, mean_luminance
+from core.engines.lowlight.common import LUMA, WHITE_BALANCE, LowLightEngine, denoise_param, mean_luminance
 from core.engines.lowlight.curves import for_each_band
 from core.engines.lowlight.retinex import msrcr
 from core.jobs import CancelToken, Progress
@@ -20,6 +20,8 @@ from core.jobs import CancelToken, Progress
 BLACK_LEVEL = 1e-4  # below this mean luma there is nothing to brighten
 GAMMA_RANGE = (0.1, 10.0)
 BAND_VALUES = 1 << 18  # values per band of the whole-image steps (about 1 MB of float32)
+# Default denoising strength per engine: on where it measurably helps (resources/weights/EVALUATION.md).
+DENOISE = {"lowlight.auto_gamma": 1.0, "lowlight.clahe": 1.0, "lowlight.msrcr": 1.0}
 
 
 def solve_gamma(rgb: np.ndarray, target: float, *, iterations: int = 30) -> float:
@@ -46,7 +48,7 @@ class AutoGamma(LowLightEngine):
         Param("target", "float", 0.45, "Mean brightness to reach (0 = black, 1 = white).", min=0.1, max=0.8,
               step=0.01),
         Param("brighten_only", "bool", True, "Never darken a photo that is already brighter than the target."),
-        WHITE_BALANCE,
+        denoise_param(DENOISE["lowlight.auto_gamma"]), WHITE_BALANCE,
     )
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
@@ -120,7 +122,7 @@ class ClaheLightness(LowLightEngine):
         Param("clip_limit", "float", 2.0, "How strongly contrast may grow (higher = punchier, noisier).",
               min=0.5, max=10.0, step=0.5),
         Param("tiles", "int", 8, "Regions per side over which contrast is adapted.", min=2, max=32),
-        WHITE_BALANCE,
+        denoise_param(DENOISE["lowlight.clahe"]), WHITE_BALANCE,
     )
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
@@ -144,7 +146,7 @@ class Msrcr(LowLightEngine):
     params = (
         Param("clip_percent", "float", 1.0, "Share of the darkest and of the brightest values to saturate.",
               min=0.0, max=5.0, step=0.1),
-        WHITE_BALANCE,
+        denoise_param(DENOISE["lowlight.msrcr"]), WHITE_BALANCE,
     )
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,

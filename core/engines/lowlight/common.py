@@ -1,5 +1,6 @@
 """What every low-light engine shares: the gray-world pre-correction, luminance, keeping gray photos
-gray, the exposure guard, and the base class that wires them around each engine's own `enhance`."""
+gray, the exposure guard, the denoising of what brightening lifted, and the base class that wires them
+around each engine's own `enhance`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ MAX_BRIGHTNESS = Param("max_brightness", "float", 0.7,
                        "are (1 turns the guard off).", min=0.2, max=1.0, step=0.05)
 
 MAX_WHITE_BALANCE_GAIN = 2.0
+
+
+def denoise_param(default: float) -> Param:
+    """The "denoise" strength parameter with an engine's own default (0 = off): on where it measurably
+    helps that engine (resources/weights/EVALUATION.md)."""
+    return Param("denoise", "float", default, "Remove the noise that brightening lifts, in proportion to the "
+                 "noise measured in the result (0 = off, 1 = as measured, 2 = twice as strong).",
+                 min=0.0, max=2.0, step=0.1)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -91,7 +100,7 @@ def blend(before: np.ndarray, after: np.ndarray, amount: float) -> np.ndarray:
 def finish(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """The last step of every engine: finite, float32, in [0, 1], and gray when the input was gray."""
     out = np.asarray(after, dtype=np.float32)
-    if not np.isfinite(out).all():
+    if not np.isfinite(out.sum(dtype=np.float64)):  # one reduction: NaN or inf anywhere makes it so
         out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0)
     np.clip(out, 0.0, 1.0, out=out)
     if is_gray(before) and not is_gray(out):
@@ -120,6 +129,11 @@ class LowLightEngine(Engine):
             if limited:
                 notes.append("The result was toned down to keep its mean brightness at or below "
                              f"{max(float(params['max_brightness']), mean_luminance(rgb)):.2f}.")
+        if float(params.get("denoise", 0.0)) > 0.0:
+            from core.engines.lowlight.denoise import denoise
+
+            progress(0, 1, "Removing noise")
+            out = denoise(out, float(params["denoise"]), cancel)
         return EngineResult(photo=photo.with_rgb(finish(photo.rgb, out)), notes=notes)
 
     @abstractmethod

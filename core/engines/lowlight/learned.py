@@ -19,7 +19,7 @@ from torch import nn
 from core.archs import gain_unet, gamma_net, zero_dce, zero_dce_pp
 from core.devices import select_device
 from core.engines.base import EngineRequest, EngineResult, Param
-from core.engines.lowlight.common import MAX_BRIGHTNESS, STRENGTH, WHITE_BALANCE, LowLightEngine
+from core.engines.lowlight.common import MAX_BRIGHTNESS, STRENGTH, WHITE_BALANCE, LowLightEngine, denoise_param
 from core.engines.lowlight.curves import (
     MapUpsampler,
     apply_curve_sequence,
@@ -36,6 +36,9 @@ from core.models.descriptor import ModelDescriptor
 from core.tensors import from_model, to_model
 
 COMMON_PARAMS = (STRENGTH, MAX_BRIGHTNESS, WHITE_BALANCE)
+# Default denoising strength per engine: on where it measurably helps (resources/weights/EVALUATION.md).
+DENOISE = {"lowlight.zero_dce_pp": 1.0, "lowlight.zero_dce": 1.0, "lowlight.gain_unet": 1.0,
+           "lowlight.gamma_net": 1.0}
 # Zero-DCE's working memory per tile pixel: up to about twelve 32-channel float32 maps alive at once.
 ZERO_DCE_BYTES_PER_PIXEL = 1600
 # Zero-DCE on the CPU: 256 px tiles take about 0.2 s each here, so a cancel is seen within that.
@@ -184,6 +187,7 @@ class ZeroDCEPPEngine(LearnedLowLightEngine):
     params = (
         Param("curve_resolution", "int", 512, "Long side, in pixels, of the copy the curve is estimated on.",
               min=64, max=4096, step=64),
+        denoise_param(DENOISE["lowlight.zero_dce_pp"]),
     ) + COMMON_PARAMS
     weights_file = "zero_dce_pp.safetensors"
     architecture = zero_dce_pp.ARCHITECTURE
@@ -218,6 +222,7 @@ class ZeroDCEEngine(LearnedLowLightEngine):
     params = (
         Param("full_resolution", "bool", True, "Estimate the curves on every pixel (tiled). Off: on a copy "
               "with a 1024 px long side, then scaled up (much faster)."),
+        denoise_param(DENOISE["lowlight.zero_dce"]),
     ) + COMMON_PARAMS
     weights_file = "zero_dce.safetensors"
     architecture = zero_dce.ARCHITECTURE
@@ -274,6 +279,7 @@ class GainUNetEngine(LearnedLowLightEngine):
     params = (
         Param("resolution", "int", 512, "Long side, in pixels, of the copy the gain map is estimated on.",
               min=64, max=4096, step=64),
+        denoise_param(DENOISE["lowlight.gain_unet"]),
     ) + COMMON_PARAMS
     weights_file = "gain_unet.safetensors"
     architecture = gain_unet.ARCHITECTURE
@@ -303,7 +309,7 @@ class GammaNetEngine(LearnedLowLightEngine):
     title = "Learned gamma"
     description = ("The fastest learned engine: a tiny network looks at a small thumbnail and picks one "
                    "gamma and one contrast for the whole photo. Smooth, never clips.")
-    params = COMMON_PARAMS
+    params: tuple[Param, ...] = (denoise_param(DENOISE["lowlight.gamma_net"]), *COMMON_PARAMS)
     weights_file = "gamma_net.safetensors"
     architecture = gamma_net.ARCHITECTURE
 

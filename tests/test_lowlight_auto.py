@@ -1,0 +1,149 @@
+"""The one-click low-light default: the exposure floor over the learned gamma, the denoising step, the noise
+measures of the evaluation, and the default marked in `restora engines`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import main
+from core.archs.gamma_net import apply_gamma_contrast_numpy
+from core.engines.lowlight.auto import (
+    MIN_EXPOSURE,
+    SHADOW_CAP,
+    AutoLowLight,
+    apply_table,
+    gamma_for_exposure,
+    tone_table,
+)
+from core.engines.lowlight.common import LUMA, mean_luminance
+from core.engines.lowlight.denoise import denoise
+from core.engines.lowlight.learned import GammaNetEngine
+from core.engines.request import EngineRequest
+from core.errors import CancelledError
+from core.evaluation.lowlight import paired_noise, unpaired_noise
+from core.jobs import CancelToken
+from core.photo import Photo
+
+
+def _scene(h: int = 128, w: int = 160) -> np.ndarray:
+    """Flat regions of different brightness with sharp edges between them."""
+    img = np.zeros((h, w, 3), np.float32)
+    img[:, : w // 2] = (0.30, 0.25, 0.20)
+    img[:, w // 2:] = (0.70, 0.72, 0.75)
+    img[h // 3: 2 * h // 3, w // 4: 3 * w // 4] = (0.10, 0.12, 0.30)
+    return img
+
+
+def _noisy(img: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    return np.clip(img + rng.normal(0, sigma, img.shape), 0, 1).astype(np.float32)
+
+
+def test_denoise_removes_noise_but_keeps_edges(rng):
+    clean = _scene()
+    noisy = _noisy(clean, 0.04, rng)
+    out = denoise(noisy, 1.0)
+    assert out.dtype == np.float32 and out.shape == clean.shape
+    err_before = float(np.sqrt(((noisy - clean) ** 2).mean()))
+    err_after = float(np.sqrt(((out - clean) ** 2).mean()))
+    assert err_after < 0.5 * err_before
+    # The edge between the halves stays a step, not a ramp: the columns next to it keep their levels.
+    h, w = clean.shape[:2]
+    rows = slice(0, h // 3 - 4)  # above the middle rectangle
+    assert abs(float(out[rows, w // 2 - 3, 0].mean()) - 0.30) < 0.03
+    assert abs(float(out[rows, w // 2 + 3, 0].mean()) - 0.70) < 0.03
+
+
+def test_denoise_strength_zero_is_identity_and_more_is_smoother(rng):
+    noisy = _noisy(_scene(), 0.03, rng)
+    assert np.array_equal(denoise(noisy, 0.0), noisy)
+    flat = (slice(5, 35), slice(5, 60))  # inside the left half
+    spread = [float(denoise(noisy, s)[flat].std()) for s in (0.3, 1.0, 2.0)]
+    assert spread[0] > spread[1] > spread[2]
+
+
+def test_denoise_leaves_a_clean_photo_nearly_alone():
+    clean = _scene()
+    out = denoise(clean, 1.0)
+    assert float(np.abs(out - clean)[5:35, 5:70].max()) < 2e-3  # flat parts untouched
+    # Full-size chroma comes from the half size: colour edges soften by a pixel, little overall.
+    assert float(np.sqrt(((out - clean) ** 2).mean())) < 0.02
+
+
+def test_denoise_checks_cancel(rng):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(CancelledError):
+        denoise(_noisy(_scene(), 0.03, rng), 1.0, token)
+
+
+def test_tone_table_matches_the_curve():
+    x = np.linspace(0, 1, 5001, dtype=np.float32).reshape(-1, 1, 1).repeat(3, axis=2)
+    table = tone_table(0.45, 1.6)
+    expected = apply_gamma_contrast_numpy(x, (0.45, 1.6))
+    assert float(np.abs(apply_table(x, table) - expected).max()) < 1e-3
+
+
+def test_gamma_for_exposure_reaches_the_target(rng):
+    thumb = (rng.random((64, 64, 3)) * 0.15).astype(np.float32)
+    gamma = gamma_for_exposure(thumb, 1.5, 0.4)
+    reached = mean_luminance(apply_gamma_contrast_numpy(thumb, (gamma, 1.5)))
+    assert abs(reached - 0.4) < 0.005
+
+
+def _dark(rng: np.random.Generator) -> Photo:
+    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
+    base = np.dstack([x / 128, y / 96, (x + y) / 224]) * 0.06 + 0.07
+    base[:, :16] = 0.012  # a deep shadow (8 % of the frame): the blacks the floor keeps dark
+    return Photo(rgb=np.clip(base + rng.normal(0, 0.004, base.shape), 0, 1).astype(np.float32))
+
+
+def test_the_floor_lifts_a_very_dark_photo_and_zero_is_the_network_alone(rng):
+    photo = _dark(rng)
+    engine = AutoLowLight(device="cpu")
+    lifted = engine.run(EngineRequest(photo, params={"denoise": 0.0})).photo.rgb
+    assert abs(mean_luminance(lifted) - MIN_EXPOSURE) < 0.02
+    alone = engine.run(EngineRequest(photo, params={"denoise": 0.0, "min_exposure": 0.0})).photo.rgb
+    net = GammaNetEngine(device="cpu").run(EngineRequest(photo, params={"denoise": 0.0})).photo.rgb
+    assert mean_luminance(alone) < 0.3  # the network alone brightens this photo too little
+    assert float(np.abs(alone - net).max()) < 2e-3
+
+
+def test_a_night_scene_keeps_its_black_sky(rng):
+    sky = np.full((96, 128, 3), 1.0 / 255.0, np.float32)
+    sky[rng.random(sky.shape[:2]) < 0.3] = 2.0 / 255.0  # crushed JPEG blacks, one step apart
+    sky[60:80, 40:90] = (0.55, 0.45, 0.3)  # a lit building
+    out = AutoLowLight(device="cpu").run(EngineRequest(Photo(rgb=sky))).photo.rgb
+    assert float(np.percentile(out[:50] @ LUMA, 95)) <= SHADOW_CAP + 0.01  # the sky stays dark, no gray blotches
+
+
+def test_the_default_denoises_what_it_lifts(rng):
+    photo = _dark(rng)
+    engine = AutoLowLight(device="cpu")
+    raw = engine.run(EngineRequest(photo, params={"denoise": 0.0})).photo.rgb
+    clean = engine.run(EngineRequest(photo)).photo.rgb
+    assert unpaired_noise(photo.rgb, clean) < 0.7 * unpaired_noise(photo.rgb, raw)
+    assert abs(mean_luminance(clean) - mean_luminance(raw)) < 0.01  # denoising keeps the brightness
+
+
+def test_paired_noise_counts_noise_not_brightness(rng):
+    reference = _scene()
+    assert paired_noise(reference, reference) == pytest.approx(0.0, abs=1e-6)
+    assert paired_noise(np.clip(reference + 0.05, 0, 1), reference) < 0.5  # an offset is not noise
+    quiet = paired_noise(_noisy(reference, 0.01, rng), reference)
+    loud = paired_noise(_noisy(reference, 0.04, rng), reference)
+    assert 1.5 < quiet < 4.5 and loud > 3 * quiet
+
+
+def test_unpaired_noise_rises_with_lifted_noise(rng):
+    dark = _noisy(_scene() * 0.2, 0.004, rng)
+    assert unpaired_noise(dark, np.clip(dark * 4, 0, 1)) > 3 * unpaired_noise(dark, dark)
+
+
+def test_engines_command_marks_one_default_per_task(capsys):
+    assert main.main(["engines"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line and not line.startswith(" ")]
+    marked = [line.split()[0] for line in lines if "default" in line.split("  ")[-1]]
+    assert "lowlight.auto" in marked and "inpaint.auto" in marked
+    tasks = [m.split(".")[0] for m in marked]
+    assert len(tasks) == len(set(tasks))  # one per task
