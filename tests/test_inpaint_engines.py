@@ -3,13 +3,14 @@ each painted area (and is the one-click default), and every fill engine handles 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 import main
-from core.engines.inpaint.auto import STRUCTURE, AutoInpaint, split_by_width
+from core.engines.inpaint.auto import SHARPEN, STRUCTURE, AutoInpaint, split_by_width
 from core.engines.inpaint.classical import OpenCVInpaint
-from core.engines.inpaint.patchmatch import PatchMatchFiller, PatchMatchInpaint, with_smooth_structure
+from core.engines.inpaint.patchmatch import PatchMatchFiller, PatchMatchInpaint, sharpened, with_smooth_structure
 from core.engines.inpaint.pieces import NoSourcePixelsError
 from core.engines.registry import default_registry
 from core.engines.request import EngineRequest
@@ -76,6 +77,18 @@ def test_a_structure_size_keeps_fine_texture_and_takes_coarse_colour_from_the_sm
     assert texture_ratio(mixed, textured, hole) > 0.8 * texture_ratio(dark, textured, hole)
 
 
+def test_sharpening_restores_detail_a_softened_fill_lost_inside_the_hole_only(rng):
+    h, w = 96, 128
+    truth = _stripes(h, w, rng)
+    hole = _hole(h, w, 30, 20, 60, 50)
+    soft = truth.copy()  # a fill softened as averaging overlapping patches softens it
+    soft[hole > 0] = cv2.blur(truth, (3, 3))[hole > 0]
+    out = sharpened(soft, hole, 0.5)
+    assert np.array_equal(out[hole == 0], soft[hole == 0]) and sharpened(soft, hole, 0.0) is soft
+    assert texture_ratio(soft, truth, hole) < texture_ratio(out, truth, hole) <= 1.05
+    assert np.abs(out - truth)[hole > 0].mean() < np.abs(soft - truth)[hole > 0].mean()
+
+
 def test_big_holes_are_reduced_to_the_full_detail_limit_but_never_by_a_little():
     def factors(*areas: int) -> list[float]:
         filler = PatchMatchFiller(3, 100)  # 100,000 pixels at full detail
@@ -113,7 +126,7 @@ def test_the_automatic_fill_uses_telea_for_scratches_and_patchmatch_for_objects(
     assert np.array_equal(only_scratch.photo.rgb, telea.photo.rgb)
     assert "1 thin stroke with Telea's method" in " ".join(only_scratch.notes)
     only_obj = AutoInpaint().run(EngineRequest(photo, obj))
-    pm = PatchMatchInpaint().run(EngineRequest(photo, obj, params={"structure": STRUCTURE}))
+    pm = PatchMatchInpaint().run(EngineRequest(photo, obj, params={"structure": STRUCTURE, "sharpen": SHARPEN}))
     assert np.array_equal(only_obj.photo.rgb, pm.photo.rgb)
     both = AutoInpaint().run(EngineRequest(photo, scratch | obj))
     assert "1 thin stroke with Telea's method and 1 wider area with PatchMatch" in " ".join(both.notes)
