@@ -40,6 +40,18 @@ def discard_unsaved_on_close(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Tiny networks run faster on one thread, and the test machine is shared (use with
+    `pytestmark = pytest.mark.usefixtures("one_torch_thread")`)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 

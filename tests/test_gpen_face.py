@@ -25,12 +25,7 @@ from tests.test_face_support import photo_with_faces
 NARROW = {"style_dim": 32, "n_mlp": 2, "channel_multiplier": 1, "narrow": 1 / 16}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def seeded_gpen(size: int, seed: int = 0) -> GPEN:

@@ -25,14 +25,7 @@ from core.tensors import ZERO_ONE, from_model, to_model
 from tests.test_downloads import serve
 from tests.test_store import compact, save_compact
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run faster on one thread, and the test machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _photo(rng: np.random.Generator, h: int = 192, w: int = 256, alpha: bool = True) -> Photo:

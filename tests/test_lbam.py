@@ -21,12 +21,7 @@ from core.store import ModelStore
 LAYOUT = Path(__file__).parent / "data" / "lbam_generator_layout.json"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared; tiny networks gain nothing from more threads
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(seed: int = 0) -> LBAM:

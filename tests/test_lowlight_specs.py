@@ -28,13 +28,7 @@ from core.store import ModelStore
 from core.tensors import from_model, to_model
 from tests.test_store import compact
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def seeded(net: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:

@@ -18,14 +18,7 @@ from core.store import ModelNotFoundError, ModelStore, StoreError
 from core.tensors import MINUS_ONE_ONE, ZERO_ONE, RangeMismatchWarning, from_model, to_model
 from tests.test_downloads import serve
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks run faster on one thread, and the test machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def compact(seed: int = 0, scale: int = 2, feat: int = 8):

@@ -16,13 +16,7 @@ from core.train.datasets import DatasetError, FolderDataset, InpaintDataset, Pai
 from core.train.trainer import Trainer
 from tests.test_train_support import records, tiny_config, write_flat, write_pairs
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def damage(folder: Path) -> None:
