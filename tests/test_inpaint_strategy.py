@@ -4,6 +4,8 @@ each), threads, cancel, and memory on a 24-megapixel photo."""
 
 from __future__ import annotations
 
+import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -160,6 +162,35 @@ def test_parallel_pieces_are_pasted_and_cancel_stops_before_the_next(rng):
     token.cancel()
     with pytest.raises(CancelledError):
         fill_photo(rgb, mask, Recorder(parallel=True), {"strategy": "crop"}, no_progress, token)
+
+
+class Slow(Recorder):
+    """A method whose fill is one long call that cannot be interrupted (as PatchMatch's C code)."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__(parallel=True)
+        self.release = release
+
+    def fill(self, index, rgb, hole, progress):
+        self.release.wait(10)
+        return super().fill(index, rgb, hole, progress)
+
+
+def test_a_cancel_returns_at_once_while_pieces_are_inside_the_method(rng):
+    rgb = rng.random((100, 400, 3), dtype=np.float32)
+    mask = _mask(100, 400, *[(20 + 120 * i, 40, 10, 10) for i in range(3)])
+    release, token = threading.Event(), CancelToken()
+    messages: list[str] = []
+    threading.Timer(0.2, token.cancel).start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(CancelledError):
+            fill_photo(rgb, mask, Slow(release), {"strategy": "crop", "context": 4},
+                       lambda d, t, m="": messages.append(m), token)
+        assert time.perf_counter() - start < 1.5  # not the 10 s the pieces would take
+        assert messages[0] == "Filling 3 areas"  # what it is doing while no piece has finished
+    finally:
+        release.set()  # let the abandoned pieces end
 
 
 def test_a_24_megapixel_photo_is_filled_piece_by_piece_without_full_size_copies():

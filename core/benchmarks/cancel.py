@@ -42,7 +42,8 @@ class TimedToken(CancelToken):
         super().raise_if_cancelled()
 
 
-def cancel_latency(engine: Any, photo: Any, params: dict[str, str], after: float) -> dict[str, Any]:
+def cancel_latency(engine: Any, photo: Any, params: dict[str, str], after: float,
+                   mask: Any = None) -> dict[str, Any]:
     """Run `engine` on `photo` in a thread, cancel after `after` seconds, time the stop."""
     from core.engines.request import EngineRequest
     from core.errors import CancelledError
@@ -56,7 +57,8 @@ def cancel_latency(engine: Any, photo: Any, params: dict[str, str], after: float
 
     def work() -> None:
         try:
-            outcome["result"] = engine.run(EngineRequest(photo, params=params, progress=progress, cancel=token))
+            outcome["result"] = engine.run(EngineRequest(photo, mask, params=params, progress=progress,
+                                                         cancel=token))
         except CancelledError:
             outcome["cancelled_at"] = time.perf_counter()
         except Exception as e:  # noqa: BLE001 (reported, not hidden)
@@ -82,7 +84,7 @@ def cancel_latency(engine: Any, photo: Any, params: dict[str, str], after: float
     return row
 
 
-def check_gaps(engine: Any, photo: Any, params: dict[str, str]) -> dict[str, Any]:
+def check_gaps(engine: Any, photo: Any, params: dict[str, str], mask: Any = None) -> dict[str, Any]:
     """One full run with a TimedToken: its length and the longest stretch without a cancel check."""
     from core.engines.request import EngineRequest
 
@@ -93,7 +95,7 @@ def check_gaps(engine: Any, photo: Any, params: dict[str, str]) -> dict[str, Any
         marks.append((time.perf_counter(), message))
 
     start = time.perf_counter()
-    engine.run(EngineRequest(photo, params=params, progress=progress, cancel=token))
+    engine.run(EngineRequest(photo, mask, params=params, progress=progress, cancel=token))
     end = time.perf_counter()
     checks = [(start, "start"), *sorted(token.checks), (end, "end")]
     gap, (at, since), (_, until) = max((b[0] - a[0], a, b) for a, b in zip(checks[:-1], checks[1:]))
@@ -108,18 +110,23 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
 
     with tempfile.TemporaryDirectory() as folder:
         engine, random_weights = make_engine(engine_id, device, Path(folder))
+        from core.benchmarks.masks import object_masks
         from core.engines.request import EngineRequest
 
-        warm = Photo(rgb=synthetic_photo_pixels(0.05, dark=engine.task == "lowlight"))
-        engine.run(EngineRequest(warm, params=params))  # loads weights, warms caches
-        photo = Photo(rgb=synthetic_photo_pixels(megapixels, dark=engine.task == "lowlight"))
+        def masked(mp: float) -> tuple[Photo, Any]:  # inpainting engines get three object-sized holes
+            rgb = synthetic_photo_pixels(mp, dark=engine.task == "lowlight")
+            return Photo(rgb=rgb), (object_masks(*rgb.shape[:2]) if engine.requirements.needs_mask else None)
+
+        warm, warm_mask = masked(0.05)
+        engine.run(EngineRequest(warm, warm_mask, params=params))  # loads weights, warms caches
+        photo, mask = masked(megapixels)
         base = {"engine": engine_id, "megapixels": round(photo.width * photo.height / 1e6, 2),
                 "device": str(device or "auto")}
         if random_weights:
             base["weights"] = "random"
-        rows = [{**base, **cancel_latency(engine, photo, params, after)} for after in afters]
+        rows = [{**base, **cancel_latency(engine, photo, params, after, mask)} for after in afters]
         if gaps:
-            profile = check_gaps(engine, photo, params)
+            profile = check_gaps(engine, photo, params, mask)
             for row in rows:
                 row.update(profile)
     return rows

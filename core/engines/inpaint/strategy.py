@@ -29,6 +29,7 @@ import numpy as np
 
 from core.engines.base import Engine, EngineRequest, EngineResult, Requirements
 from core.engines.inpaint.pieces import NoSourcePixelsError, crop_boxes, reduced_size, shrink_hole
+from core.errors import CancelledError
 from core.jobs import CancelToken, Progress, ScaledProgress
 from core.params import Param
 from core.warp import warp_in
@@ -37,6 +38,7 @@ STRATEGIES = ("crop", "resize", "original")
 STRATEGY_TITLES = ("Around each painted area", "Whole photo at a working size", "Whole photo at full size")
 NOTHING_TO_FILL = "The mask is empty: nothing to fill."
 MAX_THREADS = 4
+CANCEL_POLL_S = 0.1  # how often a fill on threads looks at the cancel token
 
 
 def strategy_params(*, context: int = 64, strategy: str = "crop", working_size: int = 1024,
@@ -153,24 +155,31 @@ def _quiet(done: int, total: int, message: str = "") -> None:
 def _fill_on_threads(one: Any, paste: Any, total: int, threads: int, progress: Progress,
                      cancel: CancelToken) -> None:
     """Fill pieces on `threads` threads, pasting each in the calling thread as it finishes (so at most
-    `threads` pieces' pixels are held at once); cancel stops before the next piece starts."""
+    `threads` pieces' pixels are held at once). The cancel token is looked at every CANCEL_POLL_S while the
+    pieces run: a cancel returns at once, and pieces still inside the method (one C call, which cannot be
+    interrupted) finish on their own in the background, their fills dropped."""
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inpaint")
     pending: dict[Future[np.ndarray], int] = {}
     started = done = 0
+    cancelled = False
+    progress(0, total, f"Filling {total} areas" if total != 1 else "Filling the painted area")
     try:
         while done < total:
             while started < total and len(pending) < threads:
                 cancel.raise_if_cancelled()
                 pending[pool.submit(one, started, _quiet)] = started
                 started += 1
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
             for future in finished:
                 paste(pending.pop(future), future.result())
                 done += 1
                 progress(done, total, f"Filled area {done} of {total}")
             cancel.raise_if_cancelled()
+    except CancelledError:
+        cancelled = True
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not cancelled, cancel_futures=True)
 
 
 def _fill_resized(rgb: np.ndarray, mask: np.ndarray, out: np.ndarray, filler: Filler, factor: float,
