@@ -54,8 +54,10 @@ class SessionAutosave(QObject):
         self.writer = None
 
     def flush(self) -> None:
-        """Write now and wait (tests; before the process is about to lose its state)."""
+        """Write now and wait (tests; before the process is about to lose its state); a write already
+        scheduled has nothing left to do."""
         if self.writer is not None:
+            self._timer.stop()
             self.writer.save_now(self.view_state())
 
     def _write(self) -> None:

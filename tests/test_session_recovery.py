@@ -210,7 +210,8 @@ def test_the_studio_offers_the_session_and_restores_it_exactly(qtbot, tmp_path: 
     window.canvas.set_zoom(2.0)
     window.autosave.flush()
     folder = window.autosave.writer.folder
-    _as_dead(folder)  # as if this window's process had been killed
+    window.autosave.stop(discard=False)  # as if this window's process had been killed: nothing more is written
+    _as_dead(folder)
 
     again = MainWindow()
     qtbot.addWidget(again)
