@@ -235,3 +235,22 @@ def test_the_studio_offers_the_session_and_restores_it_exactly(qtbot, tmp_path: 
     again.close()
     assert not again.autosave.writer or not again.autosave.writer.folder.exists()
     assert list_sessions() == []  # closed normally: nothing left to recover
+
+
+def test_the_recovery_dialog_discards_one_by_one_and_closes_when_none_is_left(qtbot):
+    from desktop.dialogs.recovery_dialog import RecoveryDialog
+
+    for seed in (1, 2):
+        writer = SessionWriter(Document(_photo(seed)))
+        writer.save_now()
+        _as_dead(writer.folder)
+    dialog = RecoveryDialog(list_sessions())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.list.count() == 2
+    dialog.list.setCurrentRow(0)
+    dialog.discard_button.click()
+    assert dialog.isVisible() and dialog.list.count() == 1 and len(list_sessions()) == 1
+    dialog.list.setCurrentRow(0)
+    dialog.discard_button.click()
+    assert not dialog.isVisible() and list_sessions() == []

@@ -77,6 +77,8 @@ class RecoveryDialog(QDialog):
             discard_session(session)
             self.list.takeItem(self.list.currentRow())
             self._update()
+            if not self.list.count():  # nothing left to decide about
+                self.accept()
 
     def _discard_all(self) -> None:
         from core.session.recovery import discard_session

@@ -88,6 +88,9 @@ class ParamForm(QWidget):
             for choice in p.choices:  # the title shows, the choice itself is the value
                 combo.addItem(p.choice_title(str(choice)), str(choice))
             combo.setCurrentIndex(max(0, combo.findData(str(p.default))))
+            # long titles ("Around each painted area") must not widen a narrow dock: the combo elides them
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
             combo.currentTextChanged.connect(lambda _v: self.changed.emit())
             return combo, combo
         edit = QLineEdit(str(p.default if p.default is not None else ""))

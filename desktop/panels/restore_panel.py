@@ -152,6 +152,7 @@ class RestorePanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # settings follow the dock's width
         scroll.setWidget(settings)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button, 2)
