@@ -381,13 +381,16 @@ def paste_back(image: np.ndarray, crop: np.ndarray, M: np.ndarray, *, feather: f
     if not sel.any():
         return out, EMPTY_BOX
     dst = out[y:y + bh, x:x + bw]
-    a = wgt[sel].astype(ctype)
+    # Dense over the box (boolean indexing costs more than the arithmetic): where the weight is 0 the blend
+    # is 0 * warped + 1 * dst, exactly dst, and copyto's mask leaves those pixels untouched anyway.
+    a = wgt.astype(ctype, copy=False)
+    where = sel
     if dst.ndim == 3:
-        a = a[:, None]
-    blended = a * warped[sel] + (1 - a) * dst[sel].astype(ctype)
+        a, where = a[..., None], sel[..., None]
+    blended = a * warped + (1 - a) * dst.astype(ctype, copy=False)
     if out.dtype.kind != "f":
         info = np.iinfo(out.dtype)
         blended = np.clip(np.rint(blended), info.min, info.max)
-    dst[sel] = blended.astype(out.dtype)
+    np.copyto(dst, blended.astype(out.dtype, copy=False), where=where)
     rows, cols = np.flatnonzero(sel.any(axis=1)), np.flatnonzero(sel.any(axis=0))
     return out, (x + int(cols[0]), y + int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
