@@ -186,37 +186,15 @@ class PerceptualLoss(nn.Module):
     def __init__(self, weights_path: str | Path, layers: tuple[str, ...] = tuple(_VGG16_FEATURE_LAYERS),
                  value_range: ValueRange = ZERO_ONE) -> None:
         super().__init__()
-        import torchvision
-
-        path = Path(weights_path) if str(weights_path) else None
-        if path is None or not path.is_file():
-            raise LossConfigError(
-                "The perceptual loss needs VGG16 weights: set vgg16_weights to a torchvision VGG16 state dict "
-                f"(file {'not given' if path is None else f'not found: {path}'}).")
-        state = _read_state_dict(path)
         last = max(_VGG16_FEATURE_LAYERS[name] for name in layers)
-        with torch.device("meta"):  # build the architecture without allocating its 138 M parameters
-            vgg = torchvision.models.vgg16(weights=None)
-        features = vgg.features[:last + 1]
-        wanted = {k: v for k, v in _feature_keys(state).items() if int(k.split(".")[0]) <= last}
-        try:
-            features.load_state_dict(wanted, strict=True, assign=True)
-        except RuntimeError as e:
-            raise LossConfigError(f"{path} is not a VGG16 state dict: {e}") from e
-        self.features = features.eval().requires_grad_(False)
+        self.features = load_vgg16_features(weights_path, last, needed_by="The perceptual loss needs")
         self.taps = sorted(_VGG16_FEATURE_LAYERS[name] for name in layers)
         self.value_range = value_range
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def _feats(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = (to_unit_tensor(x, self.value_range) - self.mean) / self.std
-        out = []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in self.taps:
-                out.append(x)
-        return out
+        return tapped_features(self.features, self.taps, (to_unit_tensor(x, self.value_range) - self.mean) / self.std)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -263,16 +241,18 @@ VGG16_POOLS = {"pool1": 4, "pool2": 9, "pool3": 16}
 OPTIONAL_VGG_TERMS = ("pool_perceptual", "style")
 
 
-def load_vgg16_features(weights_path: str | Path, last: int) -> nn.Sequential:
-    """torchvision VGG16's feature layers 0..last, frozen, from the user's state dict (see PerceptualLoss)."""
+def load_vgg16_features(weights_path: str | Path, last: int, *,
+                        needed_by: str = "The VGG16 feature losses need") -> nn.Sequential:
+    """torchvision VGG16's feature layers 0..last, frozen, from the user's state dict (see PerceptualLoss);
+    `needed_by` starts the message when the file is missing."""
     import torchvision
 
     path = Path(weights_path) if str(weights_path) else None
     if path is None or not path.is_file():
-        raise LossConfigError("The VGG16 feature losses need VGG16 weights: set vgg16_weights to a torchvision "
-                              f"VGG16 state dict (file {'not given' if path is None else f'not found: {path}'}).")
+        raise LossConfigError(f"{needed_by} VGG16 weights: set vgg16_weights to a torchvision VGG16 state dict "
+                              f"(file {'not given' if path is None else f'not found: {path}'}).")
     state = _read_state_dict(path)
-    with torch.device("meta"):
+    with torch.device("meta"):  # build the architecture without allocating its 138 M parameters
         vgg = torchvision.models.vgg16(weights=None)
     features = cast(nn.Sequential, vgg.features[:last + 1])
     wanted = {k: v for k, v in _feature_keys(state).items() if int(k.split(".")[0]) <= last}
@@ -293,13 +273,17 @@ class VGGPoolFeatures(nn.Module):
         self.value_range = value_range
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = to_unit_tensor(x, self.value_range)
-        out = []
-        for i, layer in enumerate(self.features):
-            x = layer(x)
-            if i in self.taps:
-                out.append(x)
-        return out
+        return tapped_features(self.features, self.taps, to_unit_tensor(x, self.value_range))
+
+
+def tapped_features(features: nn.Sequential, taps: list[int], x: torch.Tensor) -> list[torch.Tensor]:
+    """x through `features`, keeping the output of each layer index in `taps`."""
+    out = []
+    for i, layer in enumerate(features):
+        x = layer(x)
+        if i in taps:
+            out.append(x)
+    return out
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
