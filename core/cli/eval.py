@@ -60,20 +60,28 @@ def add_inpaint_parser(tasks: argparse._SubParsersAction) -> None:
 
 def run_inpaint(args: argparse.Namespace, registry: Any = None) -> int:
     from core.evaluation import inpaint as ev
-    from core.imageio import write_atomic
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        print(f"\r[{done}/{total}] {message[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     report = ev.evaluate_inpaint(args.engines, args.photos, seed=args.seed, working_side=args.max_side,
                                  limit=args.limit, registry=registry, device=args.device,
-                                 params=parse_params(args.param), progress=progress)
-    print(file=sys.stderr)
-    print(ev.format_table(report))
-    if args.json is not None:
-        write_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode("utf-8"))
-        print(f"Report written to {args.json}")
+                                 params=parse_params(args.param), progress=_progress)
+    _print_report(ev.format_table(report), report.to_dict(), args.json)
     return 1 if any(row.error for row in report.rows) else 0
+
+
+def _progress(done: int, total: int, message: str = "") -> None:
+    """One updating line on stderr."""
+    print(f"\r[{done}/{total}] {message[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+
+def _print_report(table: str, report: dict[str, Any], json_path: Path | None) -> None:
+    """End the progress line, print the table, and write the full report as JSON when asked."""
+    from core.imageio import write_atomic
+
+    print(file=sys.stderr)
+    print(table)
+    if json_path is not None:
+        write_atomic(json_path, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+        print(f"Report written to {json_path}")
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -115,17 +123,13 @@ def engines_with_weights(specs: list[str], registry: Any, device: Any) -> dict[s
 
 def run(args: argparse.Namespace, registry: Any = None) -> int:
     from core.evaluation import lowlight as ev
-    from core.imageio import write_atomic
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        print(f"\r[{done}/{total}] {message[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     if registry is None and any("@" in spec for spec in args.engines):
         from core.engines.registry import default_registry
 
         registry = default_registry()
     common: dict[str, Any] = dict(registry=registry, device=args.device, params=parse_params(args.param),
-                                  max_side=args.max_side, progress=progress,
+                                  max_side=args.max_side, progress=_progress,
                                   engines=engines_with_weights(args.engines, registry, args.device))
     if args.pairs is not None:
         report = ev.evaluate_pairs(args.engines, args.pairs, **common)
@@ -133,9 +137,5 @@ def run(args: argparse.Namespace, registry: Any = None) -> int:
         report = ev.evaluate_unpaired(args.engines, args.unpaired, **common)
     else:
         report = ev.evaluate_synthetic(args.engines, args.synthetic, seed=args.seed, **common)
-    print(file=sys.stderr)
-    print(ev.format_table(report))
-    if args.json is not None:
-        write_atomic(args.json, (json.dumps(report.to_dict(), indent=2) + "\n").encode("utf-8"))
-        print(f"Report written to {args.json}")
+    _print_report(ev.format_table(report), report.to_dict(), args.json)
     return 1 if any(row.error for row in report.engines) else 0
