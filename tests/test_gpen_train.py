@@ -8,9 +8,7 @@ Tiny networks (32 px, 16 channels) on tiny generated faces, on the CPU."""
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import socket
 import warnings
 from pathlib import Path
 
@@ -38,7 +36,7 @@ from core.train.presets.gpen import (
 )
 from core.train.runfolder import RunFolder
 from core.train.trainer import Trainer
-from tests.test_train_support import records, tiny_config, write_flat
+from tests.test_train_support import cli_rank, records, run_two_ranks, tiny_config, write_flat
 
 TINY = {"narrow": 1 / 32, "channel_multiplier": 1, "style_dim": 16, "n_mlp": 2}
 
@@ -274,21 +272,6 @@ def test_the_training_panel_lists_gpen_and_its_command_fine_tunes_from_init(tmp_
 
 # ------------------------------------------------------------------------------------------------ DDP
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rank_main(rank: int, world: int, port: int, config: str, run_dir: str, results) -> None:
-    torch.set_num_threads(1)
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-    from core.cli.train import main
-
-    results.put((rank, main([config, "--run-dir", run_dir, "--device", "cpu"])))
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forks the worker processes")
 def test_two_process_ddp_run_with_the_discriminator_and_r1(tmp_path, rng):
     folder = write_flat(tmp_path / "faces", rng, n=4, h=32, w=32)
@@ -300,19 +283,8 @@ def test_two_process_ddp_run_with_the_discriminator_and_r1(tmp_path, rng):
         "gan": {"d_warmup_epochs": 0, "penalty_every": 1},
         "train": {"max_steps": 3, "log_every": 1, "val_every": 100, "checkpoint_every": 100, "device": "cpu"},
     }))
-    ctx = multiprocessing.get_context("fork")
-    results = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_rank_main, args=(r, 2, port, str(config), str(tmp_path / "run"), results))
-             for r in (0, 1)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    for p in procs:
-        if p.is_alive():
-            p.kill()
-    codes = dict(results.get(timeout=5) for _ in procs)
+    got, _procs = run_two_ranks(cli_rank, str(config), str(tmp_path / "run"))
+    codes = dict(got)
     assert codes == {0: 0, 1: 0}
     train = records(tmp_path / "run", "train")
     assert sorted(train) == [1, 2, 3] and {"l1", "adversarial", "d_r1"} <= set(train[3]["losses"])

@@ -8,32 +8,13 @@ one `torchrun --nproc_per_node 2 main.py train CONFIG` runs.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
 from core.train.config import dump_toml
-from tests.test_train_support import write_pairs
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rank_main(rank: int, world: int, port: int, config: str, run_dir: str, results) -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-    from core.cli.train import main
-
-    results.put((rank, main([config, "--run-dir", run_dir, "--device", "cpu"])))
+from tests.test_train_support import cli_rank, run_two_ranks, write_pairs
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forks the worker processes")
@@ -48,19 +29,8 @@ def test_two_process_gloo_run_writes_one_log(tmp_path, rng):
         "train": {"max_steps": 3, "log_every": 1, "val_every": 100, "checkpoint_every": 100, "device": "cpu"},
     }))
     run_dir = tmp_path / "run"
-    ctx = multiprocessing.get_context("fork")
-    results = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_rank_main, args=(r, 2, port, str(config), str(run_dir), results)) for r in (0, 1)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=90)
-    alive = [p for p in procs if p.is_alive()]
-    for p in alive:
-        p.kill()
-    assert not alive, "a rank hung"
-    codes = dict(results.get(timeout=5) for _ in procs)
+    got, procs = run_two_ranks(cli_rank, str(config), str(run_dir), timeout=90)
+    codes = dict(got)
     assert codes == {0: 0, 1: 0}
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r["kind"] == "train"] == [1, 2, 3]  # one writer, no duplicates

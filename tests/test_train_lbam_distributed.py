@@ -3,13 +3,11 @@ conditioned two-column critic and its gradient penalty) and end with the same we
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 
 import pytest
 
-from tests.test_train_distributed import _free_port
-from tests.test_train_support import records, tiny_config, write_flat
+from tests.test_train_support import records, run_two_ranks, tiny_config, write_flat
 
 
 def _rank_main(rank: int, world: int, port: int, data: str, run_dir: str, results) -> None:
@@ -38,19 +36,8 @@ def _rank_main(rank: int, world: int, port: int, data: str, run_dir: str, result
 def test_two_process_lbam_run_keeps_the_ranks_in_step(tmp_path, rng):
     data = write_flat(tmp_path / "d", rng, n=4)
     run_dir = tmp_path / "run"
-    ctx = multiprocessing.get_context("fork")
-    results = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_rank_main, args=(r, 2, port, str(data), str(run_dir), results)) for r in (0, 1)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    alive = [p for p in procs if p.is_alive()]
-    for p in alive:
-        p.kill()
-    assert not alive, "a rank hung"
-    got = {rank: (state, sums) for rank, state, sums in (results.get(timeout=5) for _ in procs)}
+    rows, _procs = run_two_ranks(_rank_main, str(data), str(run_dir))
+    got = {rank: (state, sums) for rank, state, sums in rows}
     assert got[0][0] == got[1][0] == "finished"
     assert got[0][1] == pytest.approx(got[1][1], rel=1e-12)  # DDP averaged the same gradients on both ranks
     losses = records(run_dir, "train")[2]["losses"]

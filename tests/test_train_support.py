@@ -58,3 +58,45 @@ def records(run_dir: Path, kind: str) -> dict[int, dict[str, Any]]:
     from core.train.runfolder import RunFolder
 
     return {r["step"]: r for r in RunFolder(run_dir).read_metrics() if r["kind"] == kind}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli_rank(rank: int, world: int, port: int, config: str, run_dir: str, results: Any) -> None:
+    """One DDP rank of `main.py train CONFIG --run-dir RUN_DIR` on the CPU; puts (rank, exit code)."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    from core.cli.train import main
+
+    results.put((rank, main([config, "--run-dir", run_dir, "--device", "cpu"])))
+
+
+def run_two_ranks(target: Any, *args: Any, timeout: float = 120) -> tuple[list[Any], list[Any]]:
+    """Fork two processes running target(rank, 2, port, *args, results) on a free port; returns what they put
+    on the results queue and the processes. A rank still running after `timeout` is killed: a failure."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=target, args=(rank, 2, port, *args, results)) for rank in (0, 1)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=timeout)
+    alive = [p for p in procs if p.is_alive()]
+    for p in alive:
+        p.kill()
+    assert not alive, "a rank hung"
+    return [results.get(timeout=5) for _ in procs], procs
