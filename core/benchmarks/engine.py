@@ -104,7 +104,7 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     return {"engine": engine_id, "megapixels": round(mp, 2),
             "width": photo.width, "height": photo.height, "device": str(device or "auto"),
             "precision": params.get("precision") or auto_precision(engine, device), "threads": torch.get_num_threads(),
-            "seconds": round(seconds, 3), "seconds_min": spread["min"], "seconds_max": spread["max"],
+            "seconds": seconds, "seconds_min": spread["min"], "seconds_max": spread["max"],
             "runs": len(times), "seconds_per_megapixel": round(seconds / mp, 4),
             "rss_before_run_mb": round(rss_before, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
             "gpu_peak_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
