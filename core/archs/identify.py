@@ -40,10 +40,10 @@ class Identification:
 
 def own_architectures() -> list[ArchSpec]:
     """Our own architectures, tried before spandrel. Add new specs here."""
-    from core.archs import gain_unet, gamma_net, gpen, image_unet, lbam, zero_dce, zero_dce_pp
+    from core.archs import gain_unet, gamma_net, gpen, image_unet, lbam, parsenet, zero_dce, zero_dce_pp
 
     return [zero_dce.ARCH_SPEC, zero_dce_pp.ARCH_SPEC, gain_unet.ARCH_SPEC, gamma_net.ARCH_SPEC,
-            image_unet.ARCH_SPEC, lbam.ARCH_SPEC, gpen.ARCH_SPEC]
+            image_unet.ARCH_SPEC, lbam.ARCH_SPEC, gpen.ARCH_SPEC, parsenet.ARCH_SPEC]
 
 
 def own_spec(name: str) -> ArchSpec | None:

@@ -120,11 +120,11 @@ def dedicated_architectures() -> frozenset[str]:
 
 
 def face_architectures(store: Any) -> frozenset[str]:
-    """Architectures of the store's aligned-face models: the face engine's restorer choices, not engines of
-    their own."""
-    from core.engines.face.engine import serves
+    """Architectures of the store's aligned-face models and face parsers: the face engine's restorer and
+    face-mask choices, not engines of their own."""
+    from core.engines.face.engine import parses, serves
 
-    return frozenset(e.architecture for e in store.list() if serves(e))
+    return frozenset(e.architecture for e in store.list() if serves(e) or parses(e))
 
 
 def default_registry(*, include_store: bool = True, store: Any = None) -> EngineRegistry:

@@ -90,6 +90,9 @@ class ModelFacts:
     runtime_params: tuple[Param, ...] = ()  # keyword arguments of the forward, exposed as engine parameters
     parameters: int = 0  # number of weights
     face_template: str | None = None  # for aligned-face models: the alignment template they expect
+    # A parsing network's class names, one per output channel: it scores classes per pixel (the argmax is the
+    # label) instead of returning an image, and its output_range is not that of the scores.
+    labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.purpose not in TASKS:
@@ -98,12 +101,20 @@ class ModelFacts:
         object.__setattr__(self, "output_range", check_range(self.output_range))
         if self.scale < 1:
             raise ValueError(f"scale must be at least 1, got {self.scale}")
+        if self.labels and len(self.labels) != self.output_channels:
+            raise ValueError(f"a parsing network names one label per output channel: {len(self.labels)} labels "
+                             f"for {self.output_channels} channels")
         if self.face_template is not None and self.face_template not in FACE_TEMPLATES:
             raise ValueError(f"face template must be one of {FACE_TEMPLATES}, got {self.face_template!r}")
 
     @property
     def masked(self) -> bool:
         return self.mask is not None
+
+    @property
+    def parser(self) -> bool:
+        """Whether the network labels pixels (a face-parsing network) rather than returning an image."""
+        return bool(self.labels)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,7 +128,7 @@ class ModelFacts:
                                                     "passed_as": self.mask.passed_as},
             "supports_half": self.supports_half, "supports_bfloat16": self.supports_bfloat16,
             "runtime_params": [p.to_json() for p in self.runtime_params], "parameters": self.parameters,
-            "face_template": self.face_template,
+            "face_template": self.face_template, "labels": list(self.labels),
         }
 
     @classmethod
@@ -139,7 +150,8 @@ class ModelFacts:
             supports_half=bool(data["supports_half"]), supports_bfloat16=bool(data["supports_bfloat16"]),
             runtime_params=tuple(Param.from_json(p) for p in data.get("runtime_params") or ()),
             parameters=int(data.get("parameters") or 0),
-            face_template=None if data.get("face_template") is None else str(data["face_template"]))
+            face_template=None if data.get("face_template") is None else str(data["face_template"]),
+            labels=tuple(str(label) for label in data.get("labels") or ()))
 
 
 def _range(value: Any) -> ValueRange:

@@ -77,6 +77,12 @@ CATALOG: tuple[CatalogEntry, ...] = (
                  None, 284_085_738, "see yangxy/GPEN (academic, non-commercial use)",
                  "Restores aligned 512x512 faces. Identified by Restora's own GPEN architecture. No published "
                  "SHA-256: the size is checked."),
+    CatalogEntry("parsenet", "ParseNet face parsing (facexlib)", "face", "ParseNet",
+                 "https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",
+                 None, None, "see chaofengc/PSFRGAN and xinntao/facexlib",
+                 "Finds the parts of a face (skin, eyes, mouth, hair...) so restored faces are blended along "
+                 "their own outline instead of an ellipse (the face engine's Face mask). Identified by "
+                 "Restora's own ParseNet architecture. No published SHA-256: only completeness is checked."),
     CatalogEntry("big-lama", "Big LaMa", "inpaint", "LaMa",
                  "https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt",
                  None, None, "Apache-2.0 (advimman/lama)",

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.engines.base import Engine, EngineRequest, EngineResult, Param, RequirementError
 from core.engines.face.detect import DETECTOR_TITLES, DETECTORS, find_faces
+from core.engines.face.parsing import FaceParser
 from core.engines.face.paste import photo_tone
 from core.engines.face.pipeline import FaceOptions, as_detected, restore_faces
 from core.engines.face.restorers import BUILTIN, BuiltinRestorer, FaceRestorer, ModelRestorer
@@ -28,6 +29,7 @@ from core.photo import Photo
 from core.regions import Region
 
 NO_BACKGROUND = "none"
+ELLIPSE = "ellipse"
 NO_FACE = ("No face was found, so the photo is unchanged. Draw a box around each face (Face box tool, F), or "
            "try the other detector or a smaller minimum face size.")
 FIDELITY = Param("fidelity", "float", 0.5, "0 favours quality, 1 fidelity to the photo. CodeFormer takes it as "
@@ -49,7 +51,13 @@ ALIGNED = Param("aligned", "bool", False, "The photo is one face already aligned
 def serves(entry: Any) -> bool:
     """Whether a store entry is an aligned-face restorer (a choice of this engine, not an engine of its own)."""
     facts = entry.facts
-    return facts.purpose == "face" and facts.size.fixed is not None and facts.mask is None
+    return facts.purpose == "face" and facts.size.fixed is not None and facts.mask is None and not facts.parser
+
+
+def parses(entry: Any) -> bool:
+    """Whether a store entry is a face-parsing network (this engine's paste-mask choice)."""
+    facts = entry.facts
+    return facts.purpose == "face" and facts.parser and facts.size.fixed is not None
 
 
 def _upscaler(facts: Any) -> bool:
@@ -68,12 +76,20 @@ class FaceRestoreEngine(Engine):
         super().__init__(device)
         self.store = store
         self._restorers: dict[str, FaceRestorer] = {}
-        faces, upscalers = self._store_choices()
+        self._parsers: dict[str, FaceParser] = {}
+        faces, upscalers, parsers = self._store_choices()
         model = Param("model", "choice", BUILTIN, "The face restorer: the built-in one (no download) or a face "
                       "model from the store.", choices=(BUILTIN, *(e.name for e in faces)),
                       choice_titles=(BuiltinRestorer.name, *(f"{e.name} ({e.architecture})" for e in faces)),
                       label="Restorer")
         params = [model, FIDELITY, DETECTOR, PROFILES, MIN_FACE, COLOUR_MATCH, ALIGNED]
+        # The parsed outline where a parsing model is installed (the first one by default), else the ellipse.
+        params.append(Param("face_mask", "choice", parsers[0].name if parsers else ELLIPSE, "How each restored "
+                            "face is blended in: along the face's own outline found by a face-parsing model of "
+                            "the store, or with a soft ellipse over the face.",
+                            choices=(*(e.name for e in parsers), ELLIPSE),
+                            choice_titles=(*(f"{e.name} ({e.architecture})" for e in parsers), "Soft ellipse"),
+                            label="Face mask"))
         if upscalers:
             params.append(Param("background", "choice", NO_BACKGROUND, "Upscale the rest of the photo with this "
                                 "model; the faces are pasted in at the new size.",
@@ -82,14 +98,15 @@ class FaceRestoreEngine(Engine):
                                 label="Upscale background"))
         self.params = tuple(params)
 
-    def _store_choices(self) -> tuple[list[Any], list[Any]]:
+    def _store_choices(self) -> tuple[list[Any], list[Any], list[Any]]:
         if self.store is None:
-            return [], []
+            return [], [], []
         try:
             entries = self.store.list()
         except Exception:  # noqa: BLE001  (a damaged store never hides the engine: the built-in still works)
-            return [], []
-        return [e for e in entries if serves(e)], [e for e in entries if _upscaler(e.facts)]
+            return [], [], []
+        return ([e for e in entries if serves(e)], [e for e in entries if _upscaler(e.facts)],
+                [e for e in entries if parses(e)])
 
     def store_root(self) -> Path | None:
         root = getattr(self.store, "root", None)
@@ -105,6 +122,16 @@ class FaceRestoreEngine(Engine):
                     raise RequirementError(f"{self.title}: no model store to load {choice!r} from.")
                 self._restorers[choice] = ModelRestorer(self.store.load(choice), choice, device=self.device)
         return self._restorers[choice]
+
+    def parser(self, choice: str) -> FaceParser | None:
+        """The face-parsing model for a "face_mask" choice (None: the ellipse), loaded once per engine."""
+        if choice == ELLIPSE:
+            return None
+        if choice not in self._parsers:
+            if self.store is None:
+                raise RequirementError(f"{self.title}: no model store to load {choice!r} from.")
+            self._parsers[choice] = FaceParser(self.store.load(choice), choice, device=self.device)
+        return self._parsers[choice]
 
     # ----- running --------------------------------------------------------------------------------------
 
@@ -130,11 +157,14 @@ class FaceRestoreEngine(Engine):
         request.cancel.raise_if_cancelled()
         background = self._background(photo, str(p.get("background", NO_BACKGROUND)), request)
         tone = photo_tone(photo.rgb, photo.meta.grayscale)
+        parser = self.parser(str(p.get("face_mask", ELLIPSE)))
         options = FaceOptions(fidelity=float(p["fidelity"]), min_face=int(p["min_face"]),
-                              colour_match=bool(p["colour_match"]), tone=tone)
+                              colour_match=bool(p["colour_match"]), tone=tone, parser=parser)
         result = restore_faces(photo.rgb, faces, restorer, options, background=background,
                                progress=request.progress, cancel=request.cancel)
         notes.insert(0, _summary(result.reports, found_by, tone))
+        if parser is not None:
+            notes.append(f"Faces blended along their outlines found by {parser.name}.")
         notes.append("Faces:" + "".join(f"\n  {r.describe()}" for r in result.reports))
         notes += getattr(restorer, "notes", [])
         rgb = np.ascontiguousarray(result.rgb, dtype=np.float32)

@@ -146,6 +146,27 @@ def networks(families: Sequence[str] = ("GFPGAN", "CodeFormer", "RestoreFormer",
     return rows
 
 
+def parsing(repeats: int = 2) -> dict[str, Any]:
+    """Seconds per face of the ParseNet paste mask (official size, random weights, CPU)."""
+    import torch
+
+    from core.archs.identify import identify
+    from core.archs.parsenet import ParseNet
+    from core.engines.face.parsing import FaceParser
+
+    torch.manual_seed(0)
+    net = ParseNet()
+    parser = FaceParser(identify(net.state_dict()).descriptor, "ParseNet", device="cpu")
+    crop = np.random.default_rng(0).random((512, 512, 3), dtype=np.float32)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        parser.face_weight(crop, 512)
+        times.append(time.perf_counter() - started)
+    return {"seconds": min(times), "side": parser.side,
+            "parameters_m": sum(p.numel() for p in net.parameters()) / 1e6}
+
+
 def _official_size(family: str) -> Any:
     if family == "GFPGAN":
         from spandrel.architectures.GFPGAN import GFPGAN
@@ -170,7 +191,7 @@ def _official_size(family: str) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", nargs="*", default=["detection", "timing"],
-                        choices=["detection", "timing", "networks"])
+                        choices=["detection", "timing", "networks", "parsing"])
     parser.add_argument("--astronaut", metavar="PNG", help="also measure on group photos assembled from "
                         "scikit-image's astronaut.png (a real face; skimage/data/astronaut.png in its wheel)")
     parser.add_argument("--photos", type=int, default=8, help="group photos per set (12 faces each)")
@@ -195,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(f"{r['family']:14} {r['seconds']:6.2f} s per face at {r['side']} px "
                       f"({r['parameters_m']:.1f} M parameters, CPU, random weights)")
+    if "parsing" in args.what:
+        r = parsing()
+        print(f"{'ParseNet mask':14} {r['seconds']:6.2f} s per face at {r['side']} px "
+              f"({r['parameters_m']:.1f} M parameters, CPU, random weights)")
     return 0
 
 

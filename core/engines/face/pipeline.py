@@ -3,6 +3,7 @@ with a report per face. Network-free apart from the restorer it is handed (core.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -11,6 +12,7 @@ import numpy as np
 
 from core.engines.face.align import alignment
 from core.engines.face.detect_types import DetectedFace
+from core.engines.face.parsing import FaceParser
 from core.engines.face.paste import face_mask, match_colour, paste_face
 from core.engines.face.restorers import FaceRestorer
 from core.engines.request import FaceReport
@@ -24,6 +26,7 @@ class FaceOptions:
     min_face: int = 32  # photo pixels: the face box's longer side
     colour_match: bool = True
     tone: str = "colour"  # the photo's (core.engines.face.paste.photo_tone)
+    parser: FaceParser | None = None  # the paste mask follows the parsed face; None: the elliptical mask
 
 
 @dataclass
@@ -89,9 +92,9 @@ def restore_faces(rgb: np.ndarray, faces: Sequence[DetectedFace], restorer: Face
             reports.append(_report(i, face, restorer, "restored", _reason(face, aligned_by, cut)))
             todo.append((i, M))
     seconds: list[float] = []
-    mask = face_mask(side, restorer.template)
+    ellipse = face_mask(side, restorer.template)
     out = target.copy()
-    for n, (_i, M) in enumerate(todo):
+    for n, (i, M) in enumerate(todo):
         if cancel is not None:
             cancel.raise_if_cancelled()
         crop = warp_in(rgb, M, side, border="reflect", interpolation="linear")  # as facexlib warps faces
@@ -100,6 +103,15 @@ def restore_faces(rgb: np.ndarray, faces: Sequence[DetectedFace], restorer: Face
         seconds.append(time.perf_counter() - started)
         if not np.all(np.isfinite(restored)):
             raise RegionError(f"the face restorer returned NaN or infinity for face {n + 1}")
+        mask = ellipse
+        if options.parser is not None:
+            parsed = options.parser.face_weight(restored, side)
+            if parsed is None:
+                reason = "; ".join(filter(None, [reports[i].reason, f"{options.parser.name} found no face in the "
+                                                 "restored crop: pasted with the elliptical mask"]))
+                reports[i] = dataclasses.replace(reports[i], reason=reason)
+            else:
+                mask = parsed
         restored = match_colour(restored, crop, mask, options.tone, options.colour_match)
         paste_face(out, restored, M, mask, s)
         progress(n + 1, len(todo), f"Face {n + 1} of {len(todo)}")

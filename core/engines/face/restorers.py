@@ -65,6 +65,10 @@ def check_face_model(desc: ModelDescriptor, name: str) -> None:
     if facts.purpose != "face":
         raise WrongRestorerError(f"{what} for {facts.purpose} work, not a face restorer: choose a face model "
                                  f"(GFPGAN, CodeFormer, RestoreFormer, GPEN) or the built-in restorer.")
+    if facts.parser:
+        raise WrongRestorerError(f"{what} that finds the parts of a face, it does not restore one: choose it as "
+                                 f"the face mask, and a face model (GFPGAN, CodeFormer, RestoreFormer, GPEN) or "
+                                 f"the built-in restorer as the restorer.")
     if facts.size.fixed is None or facts.mask is not None or facts.image_channels != 3:
         raise WrongRestorerError(f"{what} that does not take aligned square face crops; it cannot restore "
                                  f"faces here.")

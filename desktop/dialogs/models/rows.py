@@ -104,6 +104,9 @@ def engine_words(entry: Any, engine_titles: Mapping[str, str]) -> tuple[str, str
     if title is not None:
         return (f"{title} (weights choice)",
                 f"Restore panel → {task} → {title}: choose “{name}” under Weights.")
+    if getattr(getattr(entry, "facts", None), "parser", False):  # face parsers are its face-mask choice
+        return ("Restore faces (face mask choice)",
+                f"Restore panel → {task} → Restore faces: choose “{name}” under Face mask.")
     if str(getattr(entry, "task", "")) == "face":  # face models are a choice of the face engine
         return ("Restore faces (model choice)",
                 f"Restore panel → {task} → Restore faces: choose “{name}” under Model.")
