@@ -65,3 +65,7 @@ class ValueRangeError(RestoraError):
 
 class CancelledError(RestoraError):
     """The user cancelled the job."""
+
+
+class CheckpointError(RestoraError):
+    """A weight file cannot be read as a state dict."""

@@ -15,11 +15,7 @@ import torch
 
 from core.errors import ValueRangeError
 from core.pixels import to_uint8, to_uint16  # noqa: F401  (re-exported: part of the contract)
-
-ValueRange = tuple[float, float]
-ZERO_ONE: ValueRange = (0.0, 1.0)
-MINUS_ONE_ONE: ValueRange = (-1.0, 1.0)
-SUPPORTED_RANGES = (ZERO_ONE, MINUS_ONE_ONE)
+from core.value_ranges import MINUS_ONE_ONE, SUPPORTED_RANGES, ZERO_ONE, ValueRange, check_range  # noqa: F401
 
 ImageLike = Union[np.ndarray, torch.Tensor]
 
@@ -36,13 +32,6 @@ _DARK_KEPT = 0.05  # an output keeping less than 5% of the input's dark share is
 
 class RangeMismatchWarning(UserWarning):
     """A model's output does not look like the value range it declared."""
-
-
-def check_range(value_range: ValueRange) -> ValueRange:
-    vr = (float(value_range[0]), float(value_range[1]))
-    if vr not in SUPPORTED_RANGES:
-        raise ValueError(f"value range must be (0, 1) or (-1, 1), got {value_range}")
-    return vr
 
 
 def to_model(image: ImageLike, value_range: ValueRange, *, device: torch.device | str | None = None,

@@ -198,3 +198,27 @@ def test_sigterm_from_a_scheduler_cancels_cleanly(tmp_path, monkeypatch, capsys)
     assert main.main(["restore", str(tmp_path / "in"), "--engine", "lowlight.auto_gamma", "--out", str(out)]) == 130
     assert list(out.iterdir()) == [] and "--skip-done" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+
+
+def test_a_classical_engine_restores_without_loading_torch_or_the_store(tmp_path):
+    """Most of a restore command's start-up was importing torch, which classical engines never use."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from core.engines.registry import registry_for
+
+    Image.fromarray(gradient_image()).save(tmp_path / "dark.png")
+    script = ("import sys, main\n"
+              f"code = main.main(['restore', {str(tmp_path / 'dark.png')!r}, '--engine', 'lowlight.auto_gamma', "
+              f"'--out', {str(tmp_path / 'out')!r}])\n"
+              "print(code, 'torch' in sys.modules, 'core.store.store' in sys.modules)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stderr
+    assert (tmp_path / "out" / "dark.png").is_file()
+    assert set(registry_for("inpaint.telea").ids()) == {"lowlight.auto_gamma", "lowlight.clahe", "lowlight.msrcr",
+                                                        "inpaint.auto", "inpaint.patchmatch", "inpaint.telea"}
+    assert "lowlight.auto" in registry_for("lowlight.auto").ids()  # anything else: the whole registry

@@ -334,11 +334,11 @@ class CountingToken(CancelToken):
 def one_row_bands(monkeypatch):
     """Every banded step works one row at a time and checks the token before each band. Long steps then
     show up as many checks on a small photo."""
+    from core.engines.lowlight import bands, classical, retinex
     from core.engines.lowlight import clahe as clahe_module
-    from core.engines.lowlight import classical, curves, retinex
 
-    monkeypatch.setattr(curves, "CHECK_ELEMENTS", 1)
-    monkeypatch.setattr(curves, "BAND_ELEMENTS", 1)
+    monkeypatch.setattr(bands, "CHECK_ELEMENTS", 1)
+    monkeypatch.setattr(bands, "BAND_ELEMENTS", 1)
     monkeypatch.setattr(classical, "BAND_VALUES", 1)
     monkeypatch.setattr(clahe_module, "BAND_VALUES", 1)
     monkeypatch.setattr(retinex, "PIXEL_BAND", 1)

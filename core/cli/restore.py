@@ -107,10 +107,10 @@ def _print_failures(failures: list[BatchFailure]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.batch import Shard, parse_shard, plan_batch, run_batch
-    from core.engines.registry import default_registry
+    from core.engines.registry import registry_for
     from core.jobs import CancelToken
 
-    registry = default_registry()
+    registry = registry_for(args.engine)
     params = registry.get(args.engine).resolve_params(parse_params(args.param))  # bad parameters fail before any work
     if not 1 <= args.quality <= 100:
         raise RestoraError(f"--quality must be between 1 and 100, not {args.quality}.")

@@ -10,7 +10,7 @@ core.models.runner does the device, precision and tiling work. An upscaling mode
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -19,9 +19,11 @@ from core.engines.base import Engine, EngineRequest, EngineResult, Param, Requir
 from core.engines.inpaint.strategy import NOTHING_TO_FILL, fill_photo, strategy_params
 from core.engines.model_regions import ModelFiller, run_in_crops
 from core.masks import check_mask
-from core.models.descriptor import ModelDescriptor
 from core.photo import Photo
 from core.store import ModelEntry, ModelStore
+
+if TYPE_CHECKING:  # torch loads with the first model run, not with the engine list
+    from core.models.descriptor import ModelDescriptor
 
 ENGINE_PREFIX = "model."
 TILE = Param("tile", "int", 0, "Tile size in pixels; 0 chooses one from the free memory.", min=0, max=8192,

@@ -111,6 +111,22 @@ def builtin_engines(store: Any = None) -> list[Registrable]:
     return made
 
 
+def classical_engines() -> list[type[Engine]]:
+    """The built-in engines with no weights: their modules never load torch or read the model store."""
+    from core.engines.inpaint import inpaint_engines
+    from core.engines.lowlight import classical_lowlight_engines
+
+    return [*classical_lowlight_engines(), *inpaint_engines()]
+
+
+def registry_for(engine_id: str) -> EngineRegistry:
+    """A registry to run one engine with: the classical engines alone when `engine_id` is one of them (no
+    model store is read and torch is not loaded, which is most of a restore command's start-up), else
+    default_registry()."""
+    classical = register_all(EngineRegistry(), classical_engines())
+    return classical if engine_id in classical else default_registry()
+
+
 def dedicated_architectures() -> frozenset[str]:
     """Architectures a built-in engine serves: their store models are that engine's weight choices, not
     engines of their own."""

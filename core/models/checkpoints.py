@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import torch
 
-from core.errors import RestoraError
+from core.errors import CheckpointError  # noqa: F401  (re-exported: callers catch it from here)
 from core.kinds import CHECKPOINT_SUFFIXES
 
 # Where training code keeps the weights inside a checkpoint, best choice first: EMA weights are the ones
@@ -30,10 +30,6 @@ CONTAINER_KEYS = ("params_ema", "params-ema", "g_ema", "params", "state_dict", "
                   "generator", "netG", "net_g", "model", "net", "module", "weights")
 STRIP_PREFIXES = ("module.", "_orig_mod.")
 EXPECTED = ("a PyTorch checkpoint (.pth, .pt, .ckpt) or a .safetensors file holding a network's weights")
-
-
-class CheckpointError(RestoraError):
-    """A weight file cannot be read as a state dict."""
 
 
 class UnsafeCheckpointError(CheckpointError):

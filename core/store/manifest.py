@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from core.errors import RestoraError
 from core.fileio import atomic_write_text
-from core.models.descriptor import ModelFacts
+from core.models.facts import ModelFacts
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 2

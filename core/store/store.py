@@ -15,20 +15,28 @@ import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-import torch
-
-from core.archs.identify import Identification, identify_file
-from core.errors import RestoraError
+from core.errors import CheckpointError, RestoraError
 from core.fileio import PART_SUFFIX, atomic_copy, file_lock, hash_file, leftover_temp_files, remove_leftovers
 from core.jobs import CancelToken, Progress, no_progress
 from core.kinds import CHECKPOINT_SUFFIXES
-from core.models.checkpoints import CheckpointError
-from core.models.descriptor import ModelDescriptor
 from core.store.manifest import MANIFEST, ModelEntry, is_plain_file_name, now_iso, read_manifest, write_manifest
 
+if TYPE_CHECKING:  # torch and the architectures load on the first import or load, not with the store
+    import torch
+
+    from core.archs.identify import Identification
+    from core.models.descriptor import ModelDescriptor
+
 STALE_DOWNLOAD_S = 7 * 24 * 3600.0  # a partial download untouched this long is not worth resuming
+
+
+def identify_file(path: Path, prefer: str | None = None) -> Identification:
+    """core.archs.identify.identify_file, imported when first needed (it brings torch)."""
+    from core.archs.identify import identify_file as identify
+
+    return identify(path, prefer=prefer)
 
 
 class StoreError(RestoraError):

@@ -11,16 +11,15 @@ elliptical mask and says so.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
 
-from core.devices import select_device
 from core.engines.base import RequirementError
-from core.models.descriptor import ModelDescriptor
-from core.tensors import to_model
+
+if TYPE_CHECKING:
+    from core.models.descriptor import ModelDescriptor
 
 NOT_FACE = frozenset({"background", "hat", "necklace", "neck", "cloth"})
 FEATHER_SIGMA = 15.5 / 512  # the outline's blur, as a share of the side (two sigma-11 blurs at 512)
@@ -43,10 +42,18 @@ class FaceParser:
         self.desc, self.name = desc, f"{name} ({facts.architecture})"
         self.side = int(facts.size.fixed)
         self.face_channels = [i for i, label in enumerate(facts.labels) if label not in NOT_FACE]
+        import torch
+
+        from core.devices import select_device
+
         self.device = torch.device(device) if device is not None else select_device()
 
     def labels(self, crop: np.ndarray) -> np.ndarray:
         """Per-pixel class index (int64, side x side) of an aligned face (float32 RGB in [0, 1], any size)."""
+        import torch
+
+        from core.tensors import to_model
+
         if crop.shape[:2] != (self.side, self.side):
             crop = cv2.resize(crop, (self.side, self.side), interpolation=cv2.INTER_LINEAR)
         self.desc.to(self.device, torch.float32)

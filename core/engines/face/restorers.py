@@ -11,14 +11,17 @@ nothing, so the blend is what makes the slider mean something there).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from core.engines.base import RequirementError
 from core.engines.face.builtin import restore_builtin
-from core.models.descriptor import FACE_TEMPLATES, ModelDescriptor
+from core.models.facts import FACE_TEMPLATES
+
+if TYPE_CHECKING:
+    from core.models.descriptor import ModelDescriptor
 
 BUILTIN = "builtin"
 BUILTIN_SIDE = 512

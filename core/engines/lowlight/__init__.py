@@ -12,8 +12,14 @@ def lowlight_engines() -> list[type[Engine]]:
     within the exposure band on real dark photos, see resources/weights/EVALUATION.md), then the classical
     engines, then the other learned ones."""
     from core.engines.lowlight.auto import AutoLowLight
-    from core.engines.lowlight.classical import AutoGamma, ClaheLightness, Msrcr
     from core.engines.lowlight.learned import GainUNetEngine, GammaNetEngine, ZeroDCEEngine, ZeroDCEPPEngine
 
-    return [AutoLowLight, AutoGamma, ClaheLightness, Msrcr, ZeroDCEPPEngine, GammaNetEngine, GainUNetEngine,
+    return [AutoLowLight, *classical_lowlight_engines(), ZeroDCEPPEngine, GammaNetEngine, GainUNetEngine,
             ZeroDCEEngine]
+
+
+def classical_lowlight_engines() -> list[type[Engine]]:
+    """The classical ones (no weights; their modules never load torch)."""
+    from core.engines.lowlight.classical import AutoGamma, ClaheLightness, Msrcr
+
+    return [AutoGamma, ClaheLightness, Msrcr]

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.archs import gamma_net
 from core.engines.base import Param
+from core.engines.lowlight.bands import for_each_band, small_copy
 from core.engines.lowlight.common import (
     LUMA,
     MAX_BRIGHTNESS,
@@ -27,7 +28,6 @@ from core.engines.lowlight.common import (
     denoise_param,
     mean_luminance,
 )
-from core.engines.lowlight.curves import for_each_band, small_copy
 from core.engines.lowlight.learned import GammaNetEngine
 from core.jobs import CancelToken, Progress
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.engines.lowlight.curves import for_each_band
+from core.engines.lowlight.bands import for_each_band
 from core.jobs import CancelToken
 
 LEVELS = 256

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 
 from core.engines.base import Param
+from core.engines.lowlight.bands import for_each_band
 from core.engines.lowlight.clahe import clahe
 from core.engines.lowlight.common import LUMA, WHITE_BALANCE, LowLightEngine, denoise_param, mean_luminance
-from core.engines.lowlight.curves import for_each_band
 from core.engines.lowlight.retinex import msrcr
 from core.jobs import CancelToken, Progress
 

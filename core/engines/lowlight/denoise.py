@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.engines.lowlight.curves import GridUpsampler, for_each_band
+from core.engines.lowlight.bands import GridUpsampler, for_each_band
 from core.jobs import CancelToken
 
 LEVELS = 3  # pyramid bands that are cored (finest first)

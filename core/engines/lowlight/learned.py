@@ -19,6 +19,7 @@ from torch import nn
 from core.archs import gain_unet, gamma_net, zero_dce, zero_dce_pp
 from core.devices import select_device
 from core.engines.base import EngineRequest, EngineResult, Param
+from core.engines.lowlight.bands import for_each_band, small_copy
 from core.engines.lowlight.common import MAX_BRIGHTNESS, STRENGTH, WHITE_BALANCE, LowLightEngine, denoise_param
 from core.engines.lowlight.curves import (
     MapUpsampler,
@@ -26,8 +27,6 @@ from core.engines.lowlight.curves import (
     apply_curve_steps,
     apply_gain,
     curve_steps_tensor,
-    for_each_band,
-    small_copy,
     upsample,
 )
 from core.engines.lowlight.weights import MissingWeightsError, WeightsError, default_weights_dir

@@ -27,7 +27,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from core.engines.lowlight.curves import GridUpsampler, for_each_band
+from core.engines.lowlight.bands import GridUpsampler, for_each_band
 from core.jobs import CancelToken
 
 SURROUNDS = (0.015, 0.08, 0.25)  # Gaussian sigmas as shares of the long side (15, 80, 250 px at 1000 px)

@@ -1,0 +1,138 @@
+"""Per-pixel work on full-size photos in bands of rows, on plain threads, with cancel checks; and bilinear
+map upsampling served band by band (GridUpsampler). NumPy and OpenCV only: the classical engines use this
+without loading torch (core.engines.lowlight.curves adds the torch side for the networks' maps).
+
+Long per-pixel passes check the cancel token every CHECK_ELEMENTS values (a few milliseconds of work on
+one core), whichever thread runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from core.jobs import CancelToken
+
+BAND_ELEMENTS = 32768  # per band: about 128 KB per float32 array, cache-resident
+CHECK_ELEMENTS = 1 << 21  # values processed between two cancel checks: well under 0.1 s on a slow core
+PARALLEL_MIN_ROWS = 256  # smaller photos are not worth a second thread
+
+
+def small_copy(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    """The photo shrunk (area averaging) so its long side is at most `long_side`; itself when smaller."""
+    height, width = rgb.shape[:2]
+    factor = long_side / max(height, width)
+    if factor >= 1.0:
+        return rgb
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def band_rows(width: int, channels: int = 3) -> int:
+    return max(1, BAND_ELEMENTS // max(1, width * channels))
+
+
+class GridUpsampler:
+    """Bilinear upsampling (pixel centres, as cv2.INTER_LINEAR) of an h x w x C float32 NumPy map to H x W,
+    served band by band: rows are interpolated at the small width, then each band is widened, so nothing
+    of full size is ever held. For maps of many rows (a quarter-size copy), where MapUpsampler's
+    full-width rows would be a full-size array in all but name."""
+
+    def __init__(self, maps: np.ndarray, size: tuple[int, int]) -> None:
+        small = np.asarray(maps, dtype=np.float32)
+        self.small = np.ascontiguousarray(small if small.ndim == 3 else small[:, :, None])
+        self.size = size
+        self.lo, self.hi, self.frac = lerp_positions(self.small.shape[0], size[0], align_corners=False)
+        self.x_lo, self.x_hi, self.x_frac = lerp_positions(self.small.shape[1], size[1], align_corners=False)
+
+    def _rows(self, ys: np.ndarray | slice, columns: np.ndarray | None = None) -> np.ndarray:
+        """Rows `ys` interpolated at the small width (or only at small-grid `columns`)."""
+        def gather(index: np.ndarray) -> np.ndarray:
+            return self.small[index] if columns is None else self.small[np.ix_(index, columns)]
+
+        top = gather(self.lo[ys])
+        out = gather(self.hi[ys])
+        out -= top
+        out *= self.frac[ys, None, None]
+        out += top
+        return out
+
+    def band(self, y0: int, y1: int) -> np.ndarray:
+        rows = self._rows(slice(y0, y1))
+        if rows.shape[1] == self.size[1]:
+            return rows
+        wide = cv2.resize(rows, (self.size[1], y1 - y0), interpolation=cv2.INTER_LINEAR)
+        return wide.reshape(y1 - y0, self.size[1], -1)  # cv2 drops a single channel's axis
+
+    def sample(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """The full-size map at rows `ys` and columns `xs` only (len(ys) x len(xs) x C)."""
+        left = self._rows(ys, self.x_lo[xs])
+        right = self._rows(ys, self.x_hi[xs])
+        right -= left
+        right *= self.x_frac[None, xs, None]
+        right += left
+        return right
+
+
+def lerp_positions(small: int, full: int, align_corners: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each of `full` output positions: the two source indices and the weight of the second, with
+    F.interpolate's bilinear rule."""
+    y = np.arange(full, dtype=np.float64)
+    if align_corners:
+        pos = y * ((small - 1) / (full - 1)) if full > 1 else np.zeros_like(y)
+    else:
+        pos = np.maximum((y + 0.5) * (small / full) - 0.5, 0.0)
+    lo = np.clip(np.floor(pos).astype(np.int64), 0, small - 1)
+    hi = np.minimum(lo + 1, small - 1)
+    return lo, hi, (pos - lo).astype(np.float32)
+
+
+def row_bands(y_start: int, y_end: int, width: int, channels: int, cancel: CancelToken | None,
+              band_elements: int | None = None) -> Iterator[tuple[int, int]]:
+    """Row ranges of about `band_elements` (default BAND_ELEMENTS) values covering [y_start, y_end),
+    checking `cancel` every CHECK_ELEMENTS values."""
+    rows = max(1, (band_elements or BAND_ELEMENTS) // max(1, width * channels))
+    every = max(1, CHECK_ELEMENTS // (rows * max(1, width * channels)))
+    for i, y0 in enumerate(range(y_start, y_end, rows)):
+        if cancel is not None and i % every == 0:
+            cancel.raise_if_cancelled()
+        yield y0, min(y_end, y0 + rows)
+
+
+def for_each_band(shape: tuple[int, ...], work: Callable[[int, int], None], cancel: CancelToken | None = None,
+                  band_elements: int | None = None) -> None:
+    """work(y0, y1) over bands of rows of an H x W (x C) image, on cpu_threads() threads, with a
+    cancel check every CHECK_ELEMENTS values. `work` must only touch its own rows."""
+    width, channels = shape[1], (shape[2] if len(shape) > 2 else 1)
+
+    def run(y_start: int, y_end: int) -> None:
+        for y0, y1 in row_bands(y_start, y_end, width, channels, cancel, band_elements):
+            work(y0, y1)
+
+    split_rows(shape[0], run)
+
+
+def split_rows(height: int, work: Callable[[int, int], None]) -> None:
+    """Run work(y0, y1) over contiguous row ranges, on cpu_threads() threads (NumPy releases
+    the GIL inside each operation, so the bands of different ranges really run side by side)."""
+    workers = max(1, min(cpu_threads(), height // PARALLEL_MIN_ROWS))
+    if workers == 1:
+        work(0, height)
+        return
+    edges = [round(k * height / workers) for k in range(workers + 1)]
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(work, a, b) for a, b in zip(edges[:-1], edges[1:])]:
+            future.result()
+
+
+def cpu_threads() -> int:
+    """Threads for band work: as many as torch may use once it is loaded (its setting is the app's), else
+    the CPU count."""
+    torch = sys.modules.get("torch")
+    limit = torch.get_num_threads() if torch is not None else (os.cpu_count() or 1)
+    return max(1, min(limit, os.cpu_count() or 1))
