@@ -83,10 +83,29 @@ def test_sharpening_restores_detail_a_softened_fill_lost_inside_the_hole_only(rn
     hole = _hole(h, w, 30, 20, 60, 50)
     soft = truth.copy()  # a fill softened as averaging overlapping patches softens it
     soft[hole > 0] = cv2.blur(truth, (3, 3))[hole > 0]
-    out = sharpened(soft, hole, 0.5)
+    out = sharpened(soft, hole, SHARPEN)
     assert np.array_equal(out[hole == 0], soft[hole == 0]) and sharpened(soft, hole, 0.0) is soft
     assert texture_ratio(soft, truth, hole) < texture_ratio(out, truth, hole) <= 1.05
     assert np.abs(out - truth)[hole > 0].mean() < np.abs(soft - truth)[hole > 0].mean()
+
+
+def test_sharpening_grows_from_the_holes_edge_inwards():
+    from core.engines.inpaint.patchmatch import DEEP_FACTOR, DEEP_PX
+
+    h, w = 160, 160
+    fill = np.zeros((h, w, 3), np.float32)
+    fill[:, ::2] = 0.6  # fine stripes: their contrast grows with the amount
+    fill[:, 1::2] = 0.4
+    hole = _hole(h, w, 10, 10, 140, 140)
+    out = sharpened(fill, hole, 0.2)
+
+    def gain(y: int, x: int) -> float:  # the amount applied at (y, x): out = fill + amount * (fill - blurred)
+        blurred = cv2.GaussianBlur(fill, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+        return float((out[y, x, 0] - fill[y, x, 0]) / (fill[y, x, 0] - blurred[y, x, 0]))
+
+    assert gain(10, 80) == pytest.approx(0.2 * (1 + (DEEP_FACTOR - 1) / DEEP_PX), rel=0.05)  # at the edge
+    assert gain(80, 80) == pytest.approx(0.2 * DEEP_FACTOR, rel=1e-3)  # deep inside
+    assert gain(10, 80) < gain(20, 80) < gain(30, 80) <= gain(80, 80)
 
 
 def test_big_holes_are_reduced_to_the_full_detail_limit_but_never_by_a_little():

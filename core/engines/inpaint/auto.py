@@ -31,7 +31,7 @@ from core.jobs import Progress
 
 TELEA_RADIUS = 5.0
 STRUCTURE = 16  # px: wide fills keep PatchMatch's finer detail over Telea's coarse colour (patchmatch.py)
-SHARPEN = 0.25  # restores the detail the patch vote softens (tuned on SICE ids 1601-1800: texture >= 0.85)
+SHARPEN = 0.25  # at the hole's edge, growing inwards (patchmatch.DEEP_FACTOR); tuned on SICE ids 1601-1800
 
 THIN = Param("thin", "int", 12, "Painted areas up to this wide, in pixels, are filled by Telea's method (thin "
              "scratches); wider ones by PatchMatch.", min=0, max=512, label="Thin stroke width")

@@ -15,7 +15,9 @@ inpainting" (2003).
 Each filled pixel is PatchMatch's vote: the average of the (2 x patch + 1)^2 copied patches that cover it.
 Where the copies disagree (wide holes, where the matches are least coherent) the average softens detail of
 a pixel or two, so wide fills lose texture. A sharpening amount A restores it inside the hole: the fill plus
-A times its detail finer than SHARPEN_SIGMA pixels (an unsharp mask that undoes the vote's softening).
+A times its detail finer than SHARPEN_SIGMA pixels (an unsharp mask that undoes the vote's softening). The
+copies disagree more the farther a pixel lies from the hole's edge, so the amount grows with that distance:
+A at the edge, DEEP_FACTOR x A from DEEP_PX pixels in (thin and small holes keep about A).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ CONTEXT_SHARE = 0.5  # around each hole the method sees half the hole's size aga
 MIN_REDUCTION = 1.5
 STRUCTURE_TELEA_RADIUS = 5.0  # the smooth fill that gives wide fills their coarse colour
 SHARPEN_SIGMA = 1.0  # px: the scale of detail the patch vote softens, restored by the sharpening amount
+# The amount DEEP_PX pixels or more inside the hole, as a multiple of the amount at its edge (tuned with the
+# automatic fill on SICE ids 1601-1800, as SHARPEN in auto.py).
+DEEP_FACTOR = 2.0
+DEEP_PX = 32
 
 
 class PatchMatchUnavailableError(RequirementError):
@@ -83,19 +89,24 @@ def with_smooth_structure(textured: np.ndarray, rgb: np.ndarray, hole: np.ndarra
 
 
 def sharpened(fill: np.ndarray, hole: np.ndarray, amount: float) -> np.ndarray:
-    """`fill` with its detail finer than SHARPEN_SIGMA pixels raised by `amount` inside `hole` (pixels
-    outside are returned as they are); amount 0 returns it as it is."""
+    """`fill` with its detail finer than SHARPEN_SIGMA pixels raised inside `hole` by `amount` at the hole's
+    edge, growing to DEEP_FACTOR x amount DEEP_PX pixels in (pixels outside are returned as they are);
+    amount 0 returns it as it is."""
     if amount <= 0:
         return fill
     soft = cv2.GaussianBlur(fill, (0, 0), SHARPEN_SIGMA, borderType=cv2.BORDER_REFLECT)
-    sharp = np.clip(fill + np.float32(amount) * (fill - soft), 0.0, 1.0)
+    depth = cv2.distanceTransform((hole > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    ramp = np.clip(depth * np.float32(1.0 / DEEP_PX), 0.0, 1.0)
+    gain = np.float32(amount) * (1.0 + np.float32(DEEP_FACTOR - 1.0) * ramp)
+    sharp = np.clip(fill + gain[:, :, None] * (fill - soft), 0.0, 1.0)
     return np.where(hole[:, :, None] > 0, sharp, fill).astype(np.float32)
 
 
 def sharpen_param(default: float) -> Param:
     """The sharpening amount parameter, with an engine's default."""
     return Param("sharpen", "float", default, "Restores the fine detail that averaging the copied patches "
-                 "softens: the fill's finest detail is raised by this much (0 keeps PatchMatch's own fill).",
+                 f"softens: the fill's finest detail is raised by this much at the hole's edge, up to "
+                 f"{DEEP_FACTOR:g} times as much deep inside (0 keeps PatchMatch's own fill).",
                  min=0.0, max=2.0, step=0.05, label="Sharpen")
 
 
