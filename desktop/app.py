@@ -45,7 +45,9 @@ def run_app(paths: Sequence[str] = ()) -> int:
     window.show()
     for path in paths:
         QTimer.singleShot(0, lambda p=path: window.open_path(p))
-    window.first_paint.connect(window.start_background_services)  # after the first frame, never before
+    # After the first frame, never before; one turn of the event loop later, so a photo given on the command
+    # line has started loading and the services can wait for it.
+    window.first_paint.connect(lambda: QTimer.singleShot(0, window.start_background_services))
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

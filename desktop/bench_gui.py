@@ -185,9 +185,9 @@ def startup_photo(path: str) -> dict[str, Any]:
     window = MainWindow()
     painted: list[float] = []
     window.first_paint.connect(lambda: painted.append(seconds_since_process_start()))
-    window.first_paint.connect(window.start_background_services)
     window.show()
     QTimer.singleShot(0, lambda: window.open_path(path))
+    window.first_paint.connect(lambda: QTimer.singleShot(0, window.start_background_services))  # as run_app
     found = _wait_for(_shown_marks(window), seconds_since_process_start)
     window.close()
     return {"file": Path(path).name, "window_s": round(painted[0], 3) if painted else None, **found}

@@ -41,6 +41,9 @@ __all__ = ["MainWindow", "OPEN_FILTER", "MASK_FILTER", "VIEW_SINGLE", "VIEW_SPLI
 TRAINING_MODULE = "desktop.panels.training_panel"
 DEFAULT_SIZE = (1440, 900)
 DOCK_WIDTH = 380  # the tools dock's width after "Reset layout"
+# A photo opened at start-up is decoded before the background services start (they import torch, which
+# competes with the decoder for the CPU and the GIL), but never waits them more than this.
+SERVICES_WAIT_MS = 4000
 SCREEN_SHARE = 0.94  # the window never starts larger than this share of the screen's free area
 
 
@@ -76,6 +79,7 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, FacesMixin, QMainWindow):
         self.last_export: Path | None = None
         self.view_mode = VIEW_SINGLE
         self._painted = False
+        self._services = "not started"  # -> "waiting" (for a photo opened at start-up) -> "started"
         self._training_loaded = False
         self._dialogs: dict[str, QWidget] = {}
         self.settings = desktop_settings()
@@ -167,7 +171,20 @@ class MainWindow(MenusMixin, DocumentMixin, RunMixin, FacesMixin, QMainWindow):
 
     # --- start-up ---------------------------------------------------------------------------------
     def start_background_services(self) -> None:
-        """Work that must not delay the first frame: device detection (imports torch), engine discovery."""
+        """Work that must not delay the first frame: device detection (imports torch), engine discovery.
+        While a photo opened at start-up is still loading they wait for it (at most SERVICES_WAIT_MS)."""
+        if self._services == "started":
+            return
+        job = self.load_job
+        if job is not None and not job.delivered and self._services == "not started":
+            self._services = "waiting"
+            job.on(finished=self.start_background_services)
+            limit = QTimer(self)  # a child timer: it dies with the window, never calls a closed one
+            limit.setSingleShot(True)
+            limit.timeout.connect(self.start_background_services)
+            limit.start(SERVICES_WAIT_MS)
+            return
+        self._services = "started"
         probe = self.pool.submit(_probe_device, name="Detecting the device")
         probe.on(succeeded=lambda found: self._device_found(*found))
         self.refresh_engines()

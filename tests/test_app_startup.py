@@ -64,3 +64,21 @@ def test_window_screenshot(qtbot, tmp_path):
 def _save(pixmap, path):
     pixmap.save(str(path))
     return path
+
+
+def test_the_background_services_wait_for_a_photo_opened_at_start(qtbot, tmp_path, monkeypatch):
+    """Their torch import would compete with decoding the photo: they start once it is loaded, once."""
+    window = MainWindow()
+    qtbot.addWidget(window)
+    started: list[str] = []
+    monkeypatch.setattr(window, "refresh_engines", lambda *a, **k: started.append("engines"))
+    monkeypatch.setattr(window, "offer_recovery", lambda: None)
+    photo = tmp_path / "start.png"
+    Image.fromarray(gradient_image()).save(photo)
+    handle = window.open_path(photo)
+    window.start_background_services()
+    assert started == [] and not handle.delivered  # the load's result has not reached the window yet
+    qtbot.waitUntil(lambda: started == ["engines"], timeout=10000)
+    assert handle.delivered and window.photo is not None
+    window.start_background_services()
+    assert started == ["engines"]  # started once, whatever calls it again (the time limit, say)

@@ -119,3 +119,20 @@ def test_a_minus_one_one_output_overshooting_its_floor_is_no_range_mix_up():
         assert check_output_range(overshoot, MINUS_ONE_ONE) is None
     with pytest.warns(RangeMismatchWarning):  # the same values declared (0, 1) are the mix-up
         assert check_output_range(overshoot, ZERO_ONE) is not None
+
+
+def test_the_fast_8_bit_conversion_of_big_images_equals_the_numpy_one(monkeypatch):
+    """Big images go through OpenCV band by band; small ones through NumPy: the same bytes either way."""
+    import core.pixels as pixels
+
+    rng = np.random.default_rng(3)
+    rgb = rng.random((700, 1600, 3), dtype=np.float32) * 1.2 - 0.1  # out-of-range values saturate
+    rgb[0, :6, 0] = [np.inf, -np.inf, 1.0, 0.0, 0.5 / 255, 1.5 / 255]  # +-inf and exact halves
+    alpha = rng.random((700, 1600), dtype=np.float32)
+    assert rgb.size >= pixels.FAST_VALUES
+    fast = [pixels.to_uint8(rgb), pixels.rgba8(rgb, None), pixels.rgba8(rgb, alpha), pixels.to_uint8(alpha)]
+    monkeypatch.setattr(pixels, "FAST_VALUES", 10 ** 12)
+    slow = [pixels.to_uint8(rgb), pixels.rgba8(rgb, None), pixels.rgba8(rgb, alpha), pixels.to_uint8(alpha)]
+    for a, b in zip(fast, slow):
+        assert a.dtype == np.uint8 and a.shape == b.shape and np.array_equal(a, b)
+    assert list(fast[0][0, :6, 0]) == [255, 0, 255, 0, 0, 2]  # half to even, as np.rint
