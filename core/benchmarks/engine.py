@@ -59,11 +59,10 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     import shutil
     import tempfile
 
-    import torch
-
     from core.benchmarks.masks import object_masks
     from core.benchmarks.stats import summary
     from core.benchmarks.subjects import centre_regions, make_engine
+    from core.engines.lowlight.bands import cpu_threads
     from core.engines.request import EngineRequest
     from core.photo import Photo
 
@@ -84,7 +83,10 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     warm_photo, warm_mask = make(0.05)
     engine.run(EngineRequest(warm_photo, mask=warm_mask, regions=regions(warm_photo), params=params))  # warm-up
     photo, mask = make(megapixels)
-    cuda = torch.cuda.is_available() and str(device or "").startswith("cuda")
+    # torch is loaded only by engines with a network (their modules import it): a classical engine is
+    # measured as the restore command runs it, without torch.
+    torch: Any = sys.modules.get("torch")
+    cuda = torch is not None and torch.cuda.is_available() and str(device or "").startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     reset_peak()  # the peak from here on: this size's photo, mask and run (the warm-up's is not counted)
@@ -103,7 +105,8 @@ def measure_in_this_process(engine_id: str, megapixels: float, device: str | Non
     seconds, mp = float(spread["median"]), photo.width * photo.height / 1e6
     return {"engine": engine_id, "megapixels": round(mp, 2),
             "width": photo.width, "height": photo.height, "device": str(device or "auto"),
-            "precision": params.get("precision") or auto_precision(engine, device), "threads": torch.get_num_threads(),
+            "precision": params.get("precision") or auto_precision(engine, device),
+            "threads": torch.get_num_threads() if torch is not None else cpu_threads(),
             "seconds": seconds, "seconds_min": spread["min"], "seconds_max": spread["max"],
             "runs": len(times), "seconds_per_megapixel": round(seconds / mp, 4),
             "rss_before_run_mb": round(rss_before, 1), "peak_rss_mb": round(peak_rss_mb(), 1),

@@ -34,10 +34,10 @@ def random_weights(engine: Any, folder: Path) -> Path | None:
 
 def make_engine(engine_id: str, device: str | None, folder: Path) -> tuple[Any, bool]:
     """The engine to measure, and whether it got random weights (written into `folder`)."""
-    from core.engines.registry import default_registry
+    from core.engines.registry import registry_for
 
     # Any: a learned engine (the only kind random_weights gives weights for) also takes `weights=`.
-    engine: Any = default_registry().create(engine_id, device=device)
+    engine: Any = registry_for(engine_id).create(engine_id, device=device)
     weights = random_weights(engine, folder)
     if weights is None:
         return engine, False
