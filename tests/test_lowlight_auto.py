@@ -11,9 +11,11 @@ from core.archs.gamma_net import apply_gamma_contrast_numpy
 from core.engines.lowlight.auto import (
     MIN_EXPOSURE,
     SHADOW_CAP,
+    TOE_END,
     AutoLowLight,
     apply_table,
     gamma_for_exposure,
+    tone,
     tone_table,
 )
 from core.engines.lowlight.common import LUMA, mean_luminance
@@ -80,14 +82,26 @@ def test_denoise_checks_cancel(rng):
 def test_tone_table_matches_the_curve():
     x = np.linspace(0, 1, 5001, dtype=np.float32).reshape(-1, 1, 1).repeat(3, axis=2)
     table = tone_table(0.45, 1.6)
-    expected = apply_gamma_contrast_numpy(x, (0.45, 1.6))
-    assert float(np.abs(apply_table(x, table) - expected).max()) < 1e-3
+    assert float(np.abs(apply_table(x, table) - tone(x, 0.45, 1.6)).max()) < 1e-3
+
+
+def test_the_curve_is_the_networks_above_its_toe_and_keeps_the_lowest_codes_together():
+    x = np.linspace(0, 1, 4001, dtype=np.float32)
+    curve, plain = tone(x, 0.3, 1.6), apply_gamma_contrast_numpy(x, (0.3, 1.6))
+    above = x >= TOE_END
+    assert np.array_equal(curve[above], plain[above]) and np.all(curve[~above] <= plain[~above])
+    assert np.all(np.diff(curve) >= 0)  # still increasing, and continuous at the toe's end:
+    end = float(apply_gamma_contrast_numpy(np.array([TOE_END], np.float32), (0.3, 1.6))[0])
+    assert float(tone(np.array([TOE_END * 0.999], np.float32), 0.3, 1.6)[0]) == pytest.approx(end, rel=0.01)
+    codes = tone(np.array([0, 1, 2], np.float32) / 255, 0.3, 1.6)
+    steps = apply_gamma_contrast_numpy(np.array([0, 1, 2], np.float32) / 255, (0.3, 1.6))
+    assert codes[2] - codes[0] < 0.4 * (steps[2] - steps[0])  # JPEG's 0/1/2 blocks are not lifted apart
 
 
 def test_gamma_for_exposure_reaches_the_target(rng):
     thumb = (rng.random((64, 64, 3)) * 0.15).astype(np.float32)
     gamma = gamma_for_exposure(thumb, 1.5, 0.4)
-    reached = mean_luminance(apply_gamma_contrast_numpy(thumb, (gamma, 1.5)))
+    reached = mean_luminance(tone(thumb, gamma, 1.5))
     assert abs(reached - 0.4) < 0.005
 
 
@@ -106,7 +120,8 @@ def test_the_floor_lifts_a_very_dark_photo_and_zero_is_the_network_alone(rng):
     alone = engine.run(EngineRequest(photo, params={"denoise": 0.0, "min_exposure": 0.0})).photo.rgb
     net = GammaNetEngine(device="cpu").run(EngineRequest(photo, params={"denoise": 0.0})).photo.rgb
     assert mean_luminance(alone) < 0.3  # the network alone brightens this photo too little
-    assert float(np.abs(alone - net).max()) < 2e-3
+    above = photo.rgb >= TOE_END  # below its toe the curve only darkens the network's
+    assert float(np.abs(alone - net)[above].max()) < 2e-3 and np.all(alone[~above] <= net[~above] + 2e-3)
 
 
 def test_a_night_scene_keeps_its_black_sky(rng):
@@ -114,7 +129,9 @@ def test_a_night_scene_keeps_its_black_sky(rng):
     sky[rng.random(sky.shape[:2]) < 0.3] = 2.0 / 255.0  # crushed JPEG blacks, one step apart
     sky[60:80, 40:90] = (0.55, 0.45, 0.3)  # a lit building
     out = AutoLowLight(device="cpu").run(EngineRequest(Photo(rgb=sky))).photo.rgb
-    assert float(np.percentile(out[:50] @ LUMA, 95)) <= SHADOW_CAP + 0.01  # the sky stays dark, no gray blotches
+    luma = out[:50] @ LUMA
+    assert float(np.percentile(luma, 95)) <= SHADOW_CAP + 0.01  # the sky stays dark, no gray blotches
+    assert float(luma.max() - luma.min()) < 0.05  # its two codes are not lifted apart into blocks
 
 
 def test_the_default_denoises_what_it_lifts(rng):

@@ -6,9 +6,12 @@ Restora's learned gamma predictor (gamma_net.safetensors) picks one gamma and on
 adapts to how dark a photo is, so real dark photos (darker than its training pairs) come out at about
 0.20 mean brightness. This engine keeps the network's contrast and, when the network's result would stay
 below `min_exposure`, lowers the gamma until the result's mean brightness reaches it (solved on a
-thumbnail). The curve is then applied to every pixel through a lookup table, and the denoising step
-(core.engines.lowlight.denoise) removes the noise the lift brought up. How the floor and the denoising
-strength were chosen, on the training split only, is in resources/weights/gamma_net.md.
+thumbnail). Below 4/255 the curve has a toe that bends it to black, so the lowest 8-bit codes, where JPEG
+leaves flat blocks in night skies and dark ceilings, are not lifted apart into grey blocks; the floor is
+solved with the toe in place. The curve is then applied to every pixel through a lookup table, and the
+denoising step (core.engines.lowlight.denoise) removes the noise the lift brought up. How the floor, the
+toe and the denoising strength were chosen, on the training split only, is in
+resources/weights/gamma_net.md.
 """
 
 from __future__ import annotations
@@ -33,19 +36,37 @@ from core.jobs import CancelToken, Progress
 
 MIN_EXPOSURE = 0.38  # the floor, chosen on the training split (gamma_net.md)
 GAMMA_FLOOR = 0.15  # the strongest lift the floor may ask for (the network's own range starts at 0.2)
+# The toe: below TOE_END the curve bends down to 0 as (x / TOE_END) ** TOE_POWER times its value there, so
+# the lowest 8-bit codes (where JPEG leaves flat 8 x 8 blocks of 0, 1, 2 in a night sky) are not lifted
+# apart into grey blocks. 0 turns it off.
+TOE_END = 4.0 / 255.0
+TOE_POWER = 2.0
 SHADOW_PERCENTILE = 5  # the floor never lifts this percentile of the luma (the photo's blacks) ...
-SHADOW_CAP = 0.14  # ... above this: night skies stay dark and crushed JPEG blacks do not turn to blotches
-MIN_BLACK = 2.0 / 255.0  # that percentile counts as at least two 8-bit steps (JPEG's smallest in the dark)
+SHADOW_CAP = 0.2  # ... above this: night skies stay dark and crushed JPEG blacks do not turn to blotches
+MIN_BLACK = TOE_END  # that percentile counts as at least the toe's end (the codes below are the toe's)
 THUMB_SIDE = 256  # long side of the copy the network sees (reduced further) and the floor is solved on
 LUT_SIZE = 1 << 16  # entries of the tone curve's lookup table (16-bit steps)
 BISECTIONS = 24
 HISTOGRAM_BINS = 1024
 
 
+def tone(x: np.ndarray, gamma: float, contrast: float) -> np.ndarray:
+    """The engine's curve: S_contrast(x ** gamma), with the toe below TOE_END (float32, any shape)."""
+    y = np.asarray(gamma_net.apply_gamma_contrast_numpy(x, (gamma, contrast)), dtype=np.float32)
+    if TOE_END <= 0.0:
+        return y
+    x = np.asarray(x, dtype=np.float32)
+    low = x < TOE_END
+    if np.any(low):
+        end = float(gamma_net.apply_gamma_contrast_numpy(np.array([TOE_END], np.float32), (gamma, contrast))[0])
+        y = np.where(low, np.float32(end) * (np.maximum(x, 0.0) / np.float32(TOE_END)) ** np.float32(TOE_POWER),
+                     y).astype(np.float32)
+    return y
+
+
 def tone_table(gamma: float, contrast: float, size: int = LUT_SIZE) -> np.ndarray:
-    """The curve x -> S_contrast(x ** gamma) sampled at `size` evenly spaced values of [0, 1]."""
-    x = np.linspace(0.0, 1.0, size, dtype=np.float32)
-    return gamma_net.apply_gamma_contrast_numpy(x, (gamma, contrast)).astype(np.float32)
+    """The curve (`tone`) sampled at `size` evenly spaced values of [0, 1]."""
+    return tone(np.linspace(0.0, 1.0, size, dtype=np.float32), gamma, contrast)
 
 
 def apply_table(rgb: np.ndarray, table: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
@@ -76,7 +97,7 @@ def gamma_for_exposure(thumb: np.ndarray, contrast: float, target: float,
     weights = counts.astype(np.float64) * (LUMA.astype(np.float64) / len(index))[None, :]
 
     def mean_luma(gamma: float) -> float:
-        curve = gamma_net.apply_gamma_contrast_numpy(levels, (gamma, contrast)).astype(np.float64)
+        curve = tone(levels, gamma, contrast).astype(np.float64)
         return float((curve[:, None] * weights).sum())
 
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
@@ -94,12 +115,15 @@ def shadow_gamma(thumb: np.ndarray, contrast: float, ceiling: float) -> float:
     or below SHADOW_CAP."""
     black = max(MIN_BLACK, float(np.percentile(thumb.reshape(-1, 3) @ LUMA, SHADOW_PERCENTILE)))
     lo, hi = np.log(GAMMA_FLOOR), np.log(ceiling)
-    curve = gamma_net.apply_gamma_contrast_numpy
-    if float(curve(np.array([black], np.float32), (ceiling, contrast))[0]) >= SHADOW_CAP:
+
+    def curve(gamma: float) -> float:
+        return float(tone(np.array([black], np.float32), gamma, contrast)[0])
+
+    if curve(ceiling) >= SHADOW_CAP:
         return ceiling
     for _ in range(BISECTIONS):
         mid = 0.5 * (lo + hi)
-        if float(curve(np.array([black], np.float32), (float(np.exp(mid)), contrast))[0]) > SHADOW_CAP:
+        if curve(float(np.exp(mid))) > SHADOW_CAP:
             lo = mid
         else:
             hi = mid
@@ -121,14 +145,14 @@ class AutoLowLight(GammaNetEngine):
         """(gamma, contrast): the network's, with the gamma lowered to reach `min_exposure` if need be."""
         thumb = small_copy(rgb, THUMB_SIDE)  # one reduction of the full photo; the network's comes from it
         gamma, contrast = self.predict(thumb)
-        reached = mean_luminance(gamma_net.apply_gamma_contrast_numpy(thumb, (gamma, contrast)))
+        reached = mean_luminance(tone(thumb, gamma, contrast))
         if min_exposure > 0.0 and reached < min_exposure:
             lifted = max(gamma_for_exposure(thumb, contrast, min_exposure, (GAMMA_FLOOR, gamma)),
                          shadow_gamma(thumb, contrast, gamma))
             if lifted >= gamma:
                 notes.append(f"Gamma {gamma:.3f}, contrast {contrast:.3f} (the blacks keep it from lifting more).")
                 return gamma, contrast
-            after = mean_luminance(gamma_net.apply_gamma_contrast_numpy(thumb, (lifted, contrast)))
+            after = mean_luminance(tone(thumb, lifted, contrast))
             notes.append(f"Gamma {gamma:.3f} lifted to {lifted:.3f} (mean brightness {reached:.2f} -> "
                          f"{after:.2f}), contrast {contrast:.3f}.")
             return lifted, contrast
