@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from core.archs.gpen_layers import ConstantInput, ConvLayer, EqualLinear, PixelNorm, StyledConv, ToRGB
-from core.archs.spec import ArchSpec, StateDict, check_options, layout_mismatch, layout_of
+from core.archs.spec import ArchSpec, StateDict, built_layout, check_options, layout_mismatch
 from core.models.descriptor import ModelDescriptor, SizeRule
 from core.tensors import MINUS_ONE_ONE
 
@@ -152,14 +152,8 @@ def _build(shape: Mapping[str, Any]) -> GPEN:
 def matches_state_dict(state_dict: StateDict) -> bool:
     """True when the checkpoint has exactly the keys and shapes of a GPEN of its own size and widths."""
     shape = _shape(state_dict)
-    if shape is None:
-        return False
-    try:
-        with torch.device("meta"):
-            expected = layout_of(_build(shape))
-    except ValueError:
-        return False
-    return not layout_mismatch(state_dict, expected)
+    expected = None if shape is None else built_layout(lambda: _build(shape))
+    return expected is not None and not layout_mismatch(state_dict, expected)
 
 
 def load_descriptor(state_dict: StateDict, **options: Any) -> ModelDescriptor:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, StateDict, check_options, layout_of, matches_layout
+from core.archs.spec import ArchSpec, StateDict, built_layout, check_options, matches_layout
 from core.models.descriptor import MaskInput, ModelDescriptor, SizeRule
 from core.tensors import MINUS_ONE_ONE
 
@@ -76,9 +76,8 @@ def matches_state_dict(state_dict: StateDict) -> bool:
     shape = _shape(state_dict)
     if shape is None or shape["in_channels"] not in (3, 4) or shape["out_channels"] != 3:
         return False
-    with torch.device("meta"):
-        expected = layout_of(ImageUNet(**shape))
-    return matches_layout(state_dict, expected)
+    expected = built_layout(lambda: ImageUNet(**shape))
+    return expected is not None and matches_layout(state_dict, expected)
 
 
 def load_descriptor(state_dict: StateDict, **options: Any) -> ModelDescriptor:

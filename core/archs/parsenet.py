@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.archs.spec import ArchSpec, StateDict, check_options, layout_mismatch, layout_of
+from core.archs.spec import ArchSpec, StateDict, built_layout, check_options, layout_mismatch
 from core.models.descriptor import ModelDescriptor, SizeRule
 from core.tensors import MINUS_ONE_ONE
 
@@ -135,14 +135,8 @@ def _with_counters(state_dict: StateDict) -> dict[str, torch.Tensor]:
 
 def matches_state_dict(state_dict: StateDict) -> bool:
     shape = _shape(state_dict)
-    if shape is None:
-        return False
-    try:
-        with torch.device("meta"):
-            expected = layout_of(ParseNet(**shape))
-    except ValueError:
-        return False
-    return not layout_mismatch(_with_counters(state_dict), expected)
+    expected = None if shape is None else built_layout(lambda: ParseNet(**shape))
+    return expected is not None and not layout_mismatch(_with_counters(state_dict), expected)
 
 
 def load_descriptor(state_dict: StateDict, **options: Any) -> ModelDescriptor:

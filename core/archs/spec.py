@@ -20,6 +20,16 @@ def layout_of(module: nn.Module) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
+def built_layout(build: Callable[[], nn.Module]) -> dict[str, tuple[int, ...]] | None:
+    """The layout of the network `build()` makes, built on the meta device (no memory); None when its
+    constructor refuses the shape (ValueError), as for a shape read from a stranger's state dict."""
+    try:
+        with torch.device("meta"):
+            return layout_of(build())
+    except ValueError:
+        return None
+
+
 def matches_layout(state_dict: StateDict, expected: Mapping[str, tuple[int, ...]]) -> bool:
     """True when the state dict has exactly these keys, each with this shape."""
     if set(state_dict) != set(expected):
