@@ -109,7 +109,7 @@ def engine_words(entry: Any, engine_titles: Mapping[str, str]) -> tuple[str, str
                 f"Restore panel → {task} → Restore faces: choose “{name}” under Face mask.")
     if str(getattr(entry, "task", "")) == "face":  # face models are a choice of the face engine
         return ("Restore faces (model choice)",
-                f"Restore panel → {task} → Restore faces: choose “{name}” under Model.")
+                f"Restore panel → {task} → Restore faces: choose “{name}” under Restorer.")
     return "Own engine", f"Restore panel → {task} → {name} ({architecture})."
 
 
