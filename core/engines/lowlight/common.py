@@ -7,9 +7,11 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Any
 
+import cv2
 import numpy as np
 
 from core.engines.base import Engine, EngineRequest, EngineResult, Param
+from core.engines.lowlight.bands import for_each_band
 from core.jobs import CancelToken, Progress
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 weights on the stored values
@@ -23,6 +25,7 @@ MAX_BRIGHTNESS = Param("max_brightness", "float", 0.7,
                        "are (1 turns the guard off).", min=0.2, max=1.0, step=0.05)
 
 MAX_WHITE_BALANCE_GAIN = 2.0
+FINISH_BAND = 1 << 18  # values per band of the last pass
 
 
 def denoise_param(default: float) -> Param:
@@ -39,9 +42,13 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def mean_luminance(rgb: np.ndarray, max_samples: int = 1 << 20) -> float:
-    """The mean luma, from an evenly strided subset on large images (the mean barely moves)."""
-    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / max_samples)))
-    return float(luminance(rgb[::step, ::step]).mean(dtype=np.float64))
+    """The mean luma, from evenly spaced whole rows on large images (at least `max_samples` pixels; the
+    mean barely moves)."""
+    step = max(1, rgb.shape[0] * rgb.shape[1] // max_samples)
+    rows = np.ascontiguousarray(rgb[::step], dtype=np.float32)
+    if rows.ndim != 3 or rows.shape[2] != 3:
+        return float(luminance(rows).mean(dtype=np.float64))
+    return float(np.dot(cv2.mean(rows)[:3], LUMA.astype(np.float64)))
 
 
 def is_gray(rgb: np.ndarray) -> bool:
@@ -98,11 +105,18 @@ def blend(before: np.ndarray, after: np.ndarray, amount: float) -> np.ndarray:
 
 
 def finish(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """The last step of every engine: finite, float32, in [0, 1], and gray when the input was gray."""
-    out = np.asarray(after, dtype=np.float32)
-    if not np.isfinite(out.sum(dtype=np.float64)):  # one reduction: NaN or inf anywhere makes it so
-        out = np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0)
-    np.clip(out, 0.0, 1.0, out=out)
+    """The last step of every engine: finite, float32, in [0, 1] (NaN becomes 0, infinities the nearer
+    end), and gray when the input was gray. Works in place on `after` unless it shares `before`'s memory."""
+    out = np.ascontiguousarray(after, dtype=np.float32)
+    if np.may_share_memory(out, before):
+        out = out.copy()
+
+    def band(y0: int, y1: int) -> None:
+        rows = out[y0:y1]
+        cv2.patchNaNs(rows.reshape(y1 - y0, -1), 0.0)
+        np.clip(rows, 0.0, 1.0, out=rows)
+
+    for_each_band(out.shape, band, None, FINISH_BAND)
     if is_gray(before) and not is_gray(out):
         out = np.repeat(luminance(out)[:, :, None], 3, axis=2)
     return np.ascontiguousarray(out)
@@ -133,7 +147,8 @@ class LowLightEngine(Engine):
             from core.engines.lowlight.denoise import denoise
 
             progress(0, 1, "Removing noise")
-            out = denoise(out, float(params["denoise"]), cancel)
+            own = out.dtype == np.float32 and out.flags.c_contiguous and not np.may_share_memory(out, photo.rgb)
+            out = denoise(out, float(params["denoise"]), cancel, out=out if own else None)  # in place: no new array
         return EngineResult(photo=photo.with_rgb(finish(photo.rgb, out)), notes=notes)
 
     @abstractmethod

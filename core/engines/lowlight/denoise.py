@@ -28,7 +28,7 @@ QUIET_PERCENTILE = 10  # those patches' RMS at this percentile (per brightness r
 QUIET_BIAS = 0.88  # ... over the true std, on white noise (measured)
 MIN_PATCHES = 12  # a brightness range with fewer patches takes its neighbours' figure
 SAMPLE_SIDE = 768  # the noise is measured on an evenly strided sample about this many rows high
-FULL_BAND = 1 << 16  # values per band of the full-size pass
+FULL_BAND = 1 << 17  # values per band of the full-size pass
 
 # Orthonormal opponent basis: rows are (luma-like, red-blue, green-magenta).
 OPPONENT = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, -1.0], [1.0, -2.0, 1.0]], dtype=np.float64)
@@ -53,9 +53,11 @@ def band_noise(band: np.ndarray, level: np.ndarray) -> np.ndarray:
     rows, cols = height // PATCH, width // PATCH
     if rows == 0 or cols == 0:
         return np.zeros((LEVEL_BINS, channels), np.float32)
-    tiles = band[: rows * PATCH, : cols * PATCH].reshape(rows, PATCH, cols, PATCH, channels)
-    rms = np.sqrt((tiles.astype(np.float32) ** 2).mean(axis=(1, 3))).reshape(-1, channels)
-    light = level[: rows * PATCH, : cols * PATCH].reshape(rows, PATCH, cols, PATCH).mean(axis=(1, 3)).ravel()
+    # Area reduction by a whole factor averages each PATCH x PATCH block: the patch means, in one pass.
+    whole = np.ascontiguousarray(band[: rows * PATCH, : cols * PATCH], dtype=np.float32)
+    rms = np.sqrt(cv2.resize(whole * whole, (cols, rows), interpolation=cv2.INTER_AREA)).reshape(-1, channels)
+    lit = np.ascontiguousarray(level[: rows * PATCH, : cols * PATCH], dtype=np.float32)
+    light = cv2.resize(lit, (cols, rows), interpolation=cv2.INTER_AREA).ravel()
     which = np.clip((light * LEVEL_BINS).astype(np.int64), 0, LEVEL_BINS - 1)
     noise = np.full((LEVEL_BINS, channels), np.nan, np.float32)
     for b in range(LEVEL_BINS):
@@ -70,15 +72,24 @@ def band_noise(band: np.ndarray, level: np.ndarray) -> np.ndarray:
     return noise
 
 
-def _sample(image: np.ndarray) -> np.ndarray:
-    """An evenly strided sample of a large image (at most about SAMPLE_SIDE rows), blocks kept intact so
-    patch statistics stay those of neighbouring pixels."""
-    height = image.shape[0]
+def _sample_starts(height: int) -> np.ndarray | None:
+    """The first rows of the evenly spaced strips (4 x PATCH rows each, about SAMPLE_SIDE rows in all) the
+    noise of a tall image is measured on, whole blocks so patch statistics stay those of neighbouring
+    pixels; None when the image is short enough to measure whole."""
     if height <= SAMPLE_SIDE:
-        return image
-    strips = SAMPLE_SIDE // (4 * PATCH)
-    starts = np.linspace(0, height - 4 * PATCH, strips).astype(np.int64)
-    return np.concatenate([image[s: s + 4 * PATCH] for s in starts], axis=0)
+        return None
+    return np.linspace(0, height - 4 * PATCH, SAMPLE_SIDE // (4 * PATCH)).astype(np.int64)
+
+
+def _sampled_band(image: np.ndarray, base: GridUpsampler) -> tuple[np.ndarray, np.ndarray]:
+    """(band, brightness) on the sample rows only: image - base (brought up), and the brightness of base."""
+    starts = _sample_starts(image.shape[0])
+    if starts is None:
+        up = base.band(0, image.shape[0])
+        return image - up, _brightness(up)
+    ys = (starts[:, None] + np.arange(4 * PATCH)[None, :]).ravel()
+    up = base.rows(ys)
+    return image[ys] - up, _brightness(up)
 
 
 def _finest_noise(source: np.ndarray, maps: GridUpsampler) -> np.ndarray:
@@ -97,6 +108,14 @@ def _finest_noise(source: np.ndarray, maps: GridUpsampler) -> np.ndarray:
         levels.append(np.clip(base * np.float32(1.0 / np.sqrt(3.0)), 0.0, 1.0))
     noise = band_noise(np.concatenate(details, axis=0)[..., None], np.concatenate(levels, axis=0))
     return noise[:, 0]
+
+
+def _transform_in_place(image: np.ndarray, matrix: np.ndarray, cancel: CancelToken | None) -> None:
+    """image = matrix x each pixel, in bands (OpenCV's own in-place transform is several times slower)."""
+    def work(y0: int, y1: int) -> None:
+        image[y0:y1] = cv2.transform(image[y0:y1], matrix)
+
+    for_each_band(image.shape, work, cancel, FULL_BAND)
 
 
 def _threshold_table(noise: np.ndarray, factor: float) -> np.ndarray:
@@ -119,7 +138,8 @@ def _thresholds(noise: np.ndarray, index: np.ndarray, factor: float) -> np.ndarr
 
 
 def garrote(band: np.ndarray, squared_threshold: np.ndarray) -> None:
-    """In place: c -> c * max(0, 1 - t^2 / c^2) (the non-negative garrote), for one channel."""
+    """In place: c -> c * max(0, 1 - t^2 / c^2) (the non-negative garrote), value by value (`squared_threshold`
+    has the band's shape)."""
     ratio = band * band
     np.maximum(ratio, np.float32(1e-12), out=ratio)
     np.divide(squared_threshold, ratio, out=ratio)
@@ -134,61 +154,74 @@ def _brightness(opponent: np.ndarray) -> np.ndarray:
 
 
 def _denoised_pyramid(opp: np.ndarray, levels: int, strength: float, cancel: CancelToken | None) -> np.ndarray:
-    """An opponent-space image with its `levels` finest bands cored in all three channels."""
+    """Cores the `levels` finest bands of an opponent-space image in all three channels, in place (each
+    band of rows is read before its result is written); returns it."""
     if levels == 0 or min(opp.shape[:2]) < 2 * PATCH:
         return opp
     coarse = _down(opp)
-    cleaned = _denoised_pyramid(coarse, levels - 1, strength, cancel)
-    up = _up(coarse, opp.shape[:2])
-    band = opp - up
-    level = _brightness(up)
-    noise = band_noise(_sample(band), _sample(level))
-    index = _level_index(level)
-    for c, factor in enumerate((1.0, CHROMA_FACTOR, CHROMA_FACTOR)):
-        detail = np.ascontiguousarray(band[..., c])
-        garrote(detail, _thresholds(noise[:, c], index, strength * THRESHOLD * factor))
-        band[..., c] = detail
-    band += _up(cleaned, opp.shape[:2])
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    return band
+    up = GridUpsampler(coarse, opp.shape[:2])  # the coarse copy brought up band by band: no array this size
+    noise = band_noise(*_sampled_band(opp, up))
+    back = GridUpsampler(_denoised_pyramid(coarse.copy(), levels - 1, strength, cancel), opp.shape[:2])
+    tables = [_threshold_table(noise[:, c], strength * THRESHOLD * factor)
+              for c, factor in enumerate((1.0, CHROMA_FACTOR, CHROMA_FACTOR))]
+    table = np.ascontiguousarray(np.stack(tables, axis=2))  # 1 x 256 x 3: one table per channel
+
+    def work(y0: int, y1: int) -> None:
+        base = up.band(y0, y1)
+        band = opp[y0:y1] - base
+        index = _level_index(_brightness(base))
+        garrote(band, cv2.LUT(cv2.merge([index, index, index]), table))
+        np.add(band, back.band(y0, y1), out=opp[y0:y1])
+
+    for_each_band(opp.shape, work, cancel, FULL_BAND)
+    return opp
 
 
-def denoise(rgb: np.ndarray, strength: float = 1.0, cancel: CancelToken | None = None) -> np.ndarray:
+def denoise(rgb: np.ndarray, strength: float = 1.0, cancel: CancelToken | None = None,
+            out: np.ndarray | None = None) -> np.ndarray:
     """The photo (float32 H x W x 3 in [0, 1]) with its noise shrunk; `strength` scales the thresholds
-    (0 returns a copy). Returns a new float32 array.
+    (0 returns a copy). Written into `out` when given (float32, the photo's shape; `rgb` itself is
+    allowed), else into a new array.
 
     The coarser bands are cored in all channels on the half-size copy; at full size only the luma's
     finest band is cored (its thresholds brought up from half size) and the chroma is the cleaned half
     size's, brought up: full-size chroma detail is mostly noise, and this keeps a 12-megapixel photo to
-    a few passes over its pixels."""
+    a few passes over its pixels (and one full-size array, none when `out` is given)."""
     source = np.ascontiguousarray(rgb, dtype=np.float32)
     height, width = source.shape[:2]
+    if out is None:
+        out = np.empty_like(source)
+    elif out.shape != source.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"denoise: `out` must be a C-contiguous float32 array of shape {source.shape}")
     if strength <= 0.0 or min(height, width) < 4 * PATCH:
-        return source.copy()
-    # The transform is linear, so the half-size copy is reduced first and transformed small.
-    coarse = cv2.transform(_down(source), OPPONENT32)
-    cleaned = _denoised_pyramid(coarse, LEVELS - 1, strength, cancel)
+        if out is not source:
+            out[...] = source
+        return out
+    # The transform is linear, so the half-size copy is reduced first and transformed small (in place).
+    coarse = _down(source)
+    _transform_in_place(coarse, OPPONENT32, cancel)
+    base_map = GridUpsampler(coarse[..., :1], (height, width))  # a copy of its luma, before it is cleaned
+    cleaned = _denoised_pyramid(coarse, LEVELS - 1, strength, cancel)  # in place
     if cancel is not None:
         cancel.raise_if_cancelled()
-    back = cv2.transform(cleaned, np.ascontiguousarray(OPPONENT32.T))  # the cleaned half size, in RGB
-    maps = GridUpsampler(np.concatenate([coarse[..., :1], back], axis=2), (height, width))
-    del back, cleaned
-    noise = _finest_noise(source, maps)
+    # The half size's own luma is what the finest band is measured from; the cleaned half size stays in
+    # opponent space (upsampling commutes with the linear way back to RGB).
+    maps = GridUpsampler(cleaned, (height, width))
+    del cleaned
+    noise = _finest_noise(source, base_map)
     table = _threshold_table(noise, strength * THRESHOLD)
-    out = np.empty_like(source)
     luma_row = OPPONENT32[:1]
+    to_rgb = np.ascontiguousarray(OPPONENT32.T)
     inverse = np.float32(1.0 / np.sqrt(3.0))
 
     def work(y0: int, y1: int) -> None:
-        band = maps.band(y0, y1)
+        base = base_map.band(y0, y1).reshape(y1 - y0, width)
         detail = cv2.transform(source[y0:y1], luma_row).reshape(y1 - y0, width)
-        base = np.ascontiguousarray(band[..., 0])
         detail -= base
         garrote(detail, cv2.LUT(cv2.convertScaleAbs(base, alpha=255.0 * inverse), table))
-        detail *= inverse  # the luma detail adds to every channel alike
-        result = out[y0:y1]
-        np.add(band[..., 1:], detail[..., None], out=result)
+        band = maps.band(y0, y1)
+        band[..., 0] += detail  # the cored luma detail joins the cleaned luma; then back to RGB
+        result = cv2.transform(band, to_rgb, dst=out[y0:y1])  # source's rows are read: `out` may be it
         np.clip(result, 0.0, 1.0, out=result)
 
     for_each_band(source.shape, work, cancel, FULL_BAND)
