@@ -9,12 +9,16 @@ import pytest
 import main
 from core.archs.gamma_net import apply_gamma_contrast_numpy
 from core.engines.lowlight.auto import (
+    GAIN_CEILING,
+    KNEE,
     MIN_EXPOSURE,
     SHADOW_CAP,
     TOE_END,
     AutoLowLight,
     apply_table,
+    gain_for_exposure,
     gamma_for_exposure,
+    shoulder,
     tone,
     tone_table,
 )
@@ -103,6 +107,50 @@ def test_gamma_for_exposure_reaches_the_target(rng):
     gamma = gamma_for_exposure(thumb, 1.5, 0.4)
     reached = mean_luminance(tone(thumb, gamma, 1.5))
     assert abs(reached - 0.4) < 0.005
+
+
+def test_the_gain_keeps_the_toe_and_white_and_rises_smoothly():
+    x = np.linspace(0, 1, 20001, dtype=np.float32)
+    plain = tone(x, 0.5, 1.5)
+    for gain in (1.3, GAIN_CEILING):
+        curve = tone(x, 0.5, 1.5, gain)
+        assert np.all(np.diff(curve) >= 0) and float(np.abs(np.diff(curve)).max()) < 0.01  # no step
+        assert float(curve[-1]) == pytest.approx(1.0, abs=1e-6)  # white stays white
+        assert np.array_equal(curve[x < TOE_END], plain[x < TOE_END])  # the toe's codes stay where they were
+        # Below the shoulder the gain scales what lies above the toe's end: black stays black.
+        end = float(tone(np.array([TOE_END], np.float32), 0.5, 1.5)[0])
+        middle = (x >= TOE_END) & (plain + (gain - 1) * (plain - end) < KNEE)
+        np.testing.assert_allclose(curve[middle], plain[middle] + (gain - 1) * (plain[middle] - end), atol=1e-5)
+    v = np.linspace(0, 2, 4001, dtype=np.float32)
+    assert np.array_equal(shoulder(v, 1.0), v)  # no gain, no shoulder
+    rolled = shoulder(v, 2.0)
+    assert np.array_equal(rolled[v <= KNEE], v[v <= KNEE]) and float(rolled[-1]) == pytest.approx(1.0, abs=1e-6)
+    assert np.all(np.diff(rolled) > 0)
+
+
+def test_gain_for_exposure_reaches_the_target_or_stops_at_its_ceiling(rng):
+    thumb = (rng.random((64, 64, 3)) * 0.3).astype(np.float32)
+    gain = gain_for_exposure(thumb, 0.8, 1.2, 0.3)
+    assert 1.0 < gain < GAIN_CEILING
+    assert mean_luminance(tone(thumb, 0.8, 1.2, gain)) == pytest.approx(0.3, abs=0.003)
+    assert gain_for_exposure(thumb * 0.01, 0.8, 1.2, 0.3) == GAIN_CEILING
+
+
+def test_a_night_scene_the_cap_holds_back_gets_its_lights_brightened(rng):
+    photo = np.full((96, 128, 3), 0.01, np.float32)  # a dark sky (above the toe) ...
+    photo[60:80, 40:90] = (0.09, 0.08, 0.05)  # ... and a dimly lit front, 8 % of the frame
+    photo = np.clip(photo + rng.normal(0, 0.002, photo.shape), 0, 1).astype(np.float32)
+    engine = AutoLowLight(device="cpu")
+    result = engine.run(EngineRequest(Photo(rgb=photo), params={"denoise": 0.0}))
+    out = result.photo.rgb
+    assert any("gain" in note for note in result.notes)
+    no_gain = AutoLowLight(device="cpu")
+    no_gain.curve = lambda rgb, floor, notes: AutoLowLight.curve(engine, rgb, floor, notes)[:2] + (1.0,)
+    plain = no_gain.run(EngineRequest(Photo(rgb=photo), params={"denoise": 0.0})).photo.rgb
+    lit = (slice(62, 78), slice(42, 88))
+    assert float((out[lit] @ LUMA).mean()) > 1.2 * float((plain[lit] @ LUMA).mean())
+    sky = out[:50] @ LUMA
+    assert float(np.percentile(sky, 95)) <= SHADOW_CAP  # the sky is still night
 
 
 def _dark(rng: np.random.Generator) -> Photo:

@@ -334,7 +334,7 @@ class CountingToken(CancelToken):
 def one_row_bands(monkeypatch):
     """Every banded step works one row at a time and checks the token before each band. Long steps then
     show up as many checks on a small photo."""
-    from core.engines.lowlight import bands, classical, retinex
+    from core.engines.lowlight import auto, bands, classical, denoise, retinex
     from core.engines.lowlight import clahe as clahe_module
 
     monkeypatch.setattr(bands, "CHECK_ELEMENTS", 1)
@@ -342,6 +342,8 @@ def one_row_bands(monkeypatch):
     monkeypatch.setattr(classical, "BAND_VALUES", 1)
     monkeypatch.setattr(clahe_module, "BAND_VALUES", 1)
     monkeypatch.setattr(retinex, "PIXEL_BAND", 1)
+    monkeypatch.setattr(auto, "TABLE_BAND", 1)
+    monkeypatch.setattr(denoise, "FULL_BAND", 1)
 
 
 @pytest.mark.parametrize("cls", ENGINES, ids=lambda c: c.id)

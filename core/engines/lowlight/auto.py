@@ -6,23 +6,27 @@ Restora's learned gamma predictor (gamma_net.safetensors) picks one gamma and on
 adapts to how dark a photo is, so real dark photos (darker than its training pairs) come out at about
 0.20 mean brightness. This engine keeps the network's contrast and, when the network's result would stay
 below `min_exposure`, lowers the gamma until the result's mean brightness reaches it (solved on a
-thumbnail). Below 4/255 the curve has a toe that bends it to black, so the lowest 8-bit codes, where JPEG
-leaves flat blocks in night skies and dark ceilings, are not lifted apart into grey blocks; the floor is
-solved with the toe in place. The curve is then applied to every pixel through a lookup table, and the
-denoising step (core.engines.lowlight.denoise) removes the noise the lift brought up. How the floor, the
-toe and the denoising strength were chosen, on the training split only, is in
-resources/weights/gamma_net.md.
+thumbnail). A lower gamma lifts the blacks most, so it stops where the photo's blacks would turn grey
+(the shadow cap: night skies stay dark); what the floor still lacks then comes from a gain, which keeps
+black black and brightens what is lit, with a shoulder that brings the gain's top back to white (the
+lit windows of a night scene brighten, its sky does not). Below 4/255 the curve has a toe that bends it
+to black, so the lowest 8-bit codes, where JPEG leaves flat blocks in night skies and dark ceilings, are
+not lifted apart into grey blocks; the floor is solved with the toe in place. The curve is then applied
+to every pixel through a lookup table, and the denoising step (core.engines.lowlight.denoise) removes
+the noise the lift brought up. How the floor, the cap, the gain, the toe and the denoising strength were
+chosen, on the training split only, is in resources/weights/gamma_net.md.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
 
 from core.archs import gamma_net
 from core.engines.base import Param
-from core.engines.lowlight.bands import for_each_band, small_copy
+from core.engines.lowlight.bands import for_each_band, quick_small_copy
 from core.engines.lowlight.common import (
     LUMA,
     MAX_BRIGHTNESS,
@@ -44,46 +48,81 @@ TOE_POWER = 2.0
 SHADOW_PERCENTILE = 5  # the floor never lifts this percentile of the luma (the photo's blacks) ...
 SHADOW_CAP = 0.2  # ... above this: night skies stay dark and crushed JPEG blacks do not turn to blotches
 MIN_BLACK = TOE_END  # that percentile counts as at least the toe's end (the codes below are the toe's)
+# Where the cap stops the gamma short of the floor, a gain (at most GAIN_CEILING) makes up the rest: linear
+# below KNEE, above it a shoulder that takes the gain's top back to 1 (chosen on training photos: a
+# ceiling of 4 washed out lit windows and water).
+GAIN_CEILING = 2.2
+KNEE = 0.7
+GAIN_SLACK = 0.005  # the gain is used only when the gamma leaves the floor short by more than this
 THUMB_SIDE = 256  # long side of the copy the network sees (reduced further) and the floor is solved on
 LUT_SIZE = 1 << 16  # entries of the tone curve's lookup table (16-bit steps)
 BISECTIONS = 24
+TABLE_BAND = 1 << 18  # values per band of the table pass (few Python calls per megapixel)
 HISTOGRAM_BINS = 1024
 
 
-def tone(x: np.ndarray, gamma: float, contrast: float) -> np.ndarray:
-    """The engine's curve: S_contrast(x ** gamma), with the toe below TOE_END (float32, any shape)."""
-    y = np.asarray(gamma_net.apply_gamma_contrast_numpy(x, (gamma, contrast)), dtype=np.float32)
-    if TOE_END <= 0.0:
-        return y
+def shoulder(v: np.ndarray, top: float) -> np.ndarray:
+    """`v` (values in [0, top]) back into [0, 1]: unchanged below KNEE, above it a rational shoulder with
+    slope 1 at the knee that reaches 1 at `top` (the identity when `top` is 1)."""
+    v = np.asarray(v, dtype=np.float32)
+    if top <= 1.0:
+        return v
+    white = (top - KNEE) / (1.0 - KNEE)  # where `top` lands, in units of the shoulder's width
+    u = np.maximum(v - np.float32(KNEE), np.float32(0.0)) / np.float32(1.0 - KNEE)
+    rolled = np.float32(KNEE) + np.float32(1.0 - KNEE) * u * (1.0 + u / np.float32(white * white)) / (1.0 + u)
+    return np.where(v > KNEE, rolled, v).astype(np.float32)
+
+
+def tone(x: np.ndarray, gamma: float, contrast: float, gain: float = 1.0) -> np.ndarray:
+    """The engine's curve (float32, any shape): S_contrast(x ** gamma), bent to black below TOE_END, then
+    `gain` on what lies above the toe's end (the toe's codes stay where it put them) and the shoulder."""
     x = np.asarray(x, dtype=np.float32)
-    low = x < TOE_END
-    if np.any(low):
-        end = float(gamma_net.apply_gamma_contrast_numpy(np.array([TOE_END], np.float32), (gamma, contrast))[0])
-        y = np.where(low, np.float32(end) * (np.maximum(x, 0.0) / np.float32(TOE_END)) ** np.float32(TOE_POWER),
-                     y).astype(np.float32)
-    return y
+    y = np.asarray(gamma_net.apply_gamma_contrast_numpy(x, (gamma, contrast)), dtype=np.float32)
+    end = float(gamma_net.apply_gamma_contrast_numpy(np.array([TOE_END], np.float32), (gamma, contrast))[0])
+    if TOE_END > 0.0 and np.any(x < TOE_END):
+        toe = np.float32(end) * (np.maximum(x, 0.0) / np.float32(TOE_END)) ** np.float32(TOE_POWER)
+        y = np.where(x < TOE_END, toe, y).astype(np.float32)
+    if gain <= 1.0:
+        return y
+    base = end if TOE_END > 0.0 else 0.0
+    lifted = y + np.float32(gain - 1.0) * np.maximum(y - np.float32(base), np.float32(0.0))
+    return shoulder(lifted, 1.0 + (gain - 1.0) * (1.0 - base))
 
 
-def tone_table(gamma: float, contrast: float, size: int = LUT_SIZE) -> np.ndarray:
+def tone_table(gamma: float, contrast: float, gain: float = 1.0, size: int = LUT_SIZE) -> np.ndarray:
     """The curve (`tone`) sampled at `size` evenly spaced values of [0, 1]."""
-    return tone(np.linspace(0.0, 1.0, size, dtype=np.float32), gamma, contrast)
+    return tone(np.linspace(0.0, 1.0, size, dtype=np.float32), gamma, contrast, gain)
 
 
 def apply_table(rgb: np.ndarray, table: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-    """Every value of `rgb` (in [0, 1]) mapped through `table` at its nearest 16-bit step (the error is
-    below 1e-4 for the curves used here; one gather per value, much faster than a power)."""
-    source = np.asarray(rgb, dtype=np.float32)
+    """Every value of `rgb` (in [0, 1]) mapped through `table` (at most 65,536 entries) at its nearest
+    step, or the next (the error is below 1e-4 for the curves used here): one saturating, rounding
+    conversion to 16-bit indices and one gather per value, much faster than a power."""
+    source = np.ascontiguousarray(rgb, dtype=np.float32)
+    if len(table) > 1 << 16:
+        raise ValueError(f"a tone table has at most 65536 entries, not {len(table)}")
     out = np.empty_like(source)
-    top = np.float32(len(table) - 1)
+    width = source.shape[1] * (source.shape[2] if source.ndim > 2 else 1)
+    top = float(len(table) - 1)
 
     def work(y0: int, y1: int) -> None:
-        scaled = source[y0:y1] * top
-        scaled += np.float32(0.5)
-        np.clip(scaled, 0.0, top, out=scaled)
-        np.take(table, scaled.astype(np.uint16 if len(table) <= 1 << 16 else np.int64), out=out[y0:y1])
+        rows = source[y0:y1].reshape(y1 - y0, width)  # one channel, so the scale applies to every value
+        # rows x top, rounded and saturated to 16 bits in one pass (addWeighted with a zero second term is
+        # OpenCV's fastest scaling conversion here; within one step of exact rounding)
+        index = np.asarray(cv2.addWeighted(rows, top, rows, 0.0, 0.0, dtype=cv2.CV_16U), dtype=np.uint16)
+        np.take(table, index, out=out[y0:y1].reshape(y1 - y0, width))
 
-    for_each_band(source.shape, work, cancel)
+    for_each_band(source.shape, work, cancel, TABLE_BAND)
     return out
+
+
+def luma_histogram(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(levels, weights): HISTOGRAM_BINS bin centres and, per bin and channel, the share of the values there
+    times the channel's luma weight, so the mean luma of curve(thumb) is sum(curve(levels) x weights)."""
+    levels = (np.arange(HISTOGRAM_BINS, dtype=np.float32) + np.float32(0.5)) / np.float32(HISTOGRAM_BINS)
+    index = np.clip((thumb.reshape(-1, 3) * HISTOGRAM_BINS).astype(np.int64), 0, HISTOGRAM_BINS - 1)
+    counts = np.stack([np.bincount(index[:, c], minlength=HISTOGRAM_BINS) for c in range(3)], axis=1)
+    return levels, counts.astype(np.float64) * (LUMA.astype(np.float64) / len(index))[None, :]
 
 
 def gamma_for_exposure(thumb: np.ndarray, contrast: float, target: float,
@@ -91,10 +130,7 @@ def gamma_for_exposure(thumb: np.ndarray, contrast: float, target: float,
     """The gamma (within `bounds`) for which S_contrast(thumb ** gamma) has mean luma `target`; bisection
     on the thumbnail's per-channel histograms (HISTOGRAM_BINS levels), so each step costs a few thousand
     curve values whatever the photo's size."""
-    levels = (np.arange(HISTOGRAM_BINS, dtype=np.float32) + np.float32(0.5)) / np.float32(HISTOGRAM_BINS)
-    index = np.clip((thumb.reshape(-1, 3) * HISTOGRAM_BINS).astype(np.int64), 0, HISTOGRAM_BINS - 1)
-    counts = np.stack([np.bincount(index[:, c], minlength=HISTOGRAM_BINS) for c in range(3)], axis=1)
-    weights = counts.astype(np.float64) * (LUMA.astype(np.float64) / len(index))[None, :]
+    levels, weights = luma_histogram(thumb)
 
     def mean_luma(gamma: float) -> float:
         curve = tone(levels, gamma, contrast).astype(np.float64)
@@ -107,6 +143,26 @@ def gamma_for_exposure(thumb: np.ndarray, contrast: float, target: float,
             lo = mid  # still too bright: a larger gamma
         else:
             hi = mid
+    return float(np.exp(0.5 * (lo + hi)))
+
+
+def gain_for_exposure(thumb: np.ndarray, gamma: float, contrast: float, target: float) -> float:
+    """The gain (1 to GAIN_CEILING) for which tone(thumb, gamma, contrast, gain) has mean luma `target`
+    (the ceiling when even it falls short); bisection on the thumbnail's histograms."""
+    levels, weights = luma_histogram(thumb)
+
+    def mean_luma(gain: float) -> float:
+        return float((tone(levels, gamma, contrast, gain).astype(np.float64)[:, None] * weights).sum())
+
+    if mean_luma(GAIN_CEILING) <= target:
+        return GAIN_CEILING
+    lo, hi = 0.0, float(np.log(GAIN_CEILING))
+    for _ in range(BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if mean_luma(float(np.exp(mid))) > target:
+            hi = mid
+        else:
+            lo = mid
     return float(np.exp(0.5 * (lo + hi)))
 
 
@@ -141,30 +197,34 @@ class AutoLowLight(GammaNetEngine):
         denoise_param(1.0), STRENGTH, MAX_BRIGHTNESS, WHITE_BALANCE,
     )
 
-    def curve(self, rgb: np.ndarray, min_exposure: float, notes: list[str]) -> tuple[float, float]:
-        """(gamma, contrast): the network's, with the gamma lowered to reach `min_exposure` if need be."""
-        thumb = small_copy(rgb, THUMB_SIDE)  # one reduction of the full photo; the network's comes from it
+    def curve(self, rgb: np.ndarray, min_exposure: float, notes: list[str]) -> tuple[float, float, float]:
+        """(gamma, contrast, gain): the network's gamma and contrast, the gamma lowered to reach
+        `min_exposure` if need be (as far as the shadow cap allows), then a gain for what is still lacking."""
+        thumb = quick_small_copy(rgb, THUMB_SIDE)  # one reduction of the photo; the network's comes from it
         gamma, contrast = self.predict(thumb)
         reached = mean_luminance(tone(thumb, gamma, contrast))
-        if min_exposure > 0.0 and reached < min_exposure:
-            lifted = max(gamma_for_exposure(thumb, contrast, min_exposure, (GAMMA_FLOOR, gamma)),
-                         shadow_gamma(thumb, contrast, gamma))
-            if lifted >= gamma:
-                notes.append(f"Gamma {gamma:.3f}, contrast {contrast:.3f} (the blacks keep it from lifting more).")
-                return gamma, contrast
-            after = mean_luminance(tone(thumb, lifted, contrast))
-            notes.append(f"Gamma {gamma:.3f} lifted to {lifted:.3f} (mean brightness {reached:.2f} -> "
-                         f"{after:.2f}), contrast {contrast:.3f}.")
-            return lifted, contrast
-        notes.append(f"Gamma {gamma:.3f}, contrast {contrast:.3f}.")
-        return gamma, contrast
+        if min_exposure <= 0.0 or reached >= min_exposure:
+            notes.append(f"Gamma {gamma:.3f}, contrast {contrast:.3f}.")
+            return gamma, contrast, 1.0
+        lifted = min(gamma, max(gamma_for_exposure(thumb, contrast, min_exposure, (GAMMA_FLOOR, gamma)),
+                                shadow_gamma(thumb, contrast, gamma)))
+        after = mean_luminance(tone(thumb, lifted, contrast))
+        gain = 1.0
+        if after < min_exposure - GAIN_SLACK:
+            gain = gain_for_exposure(thumb, lifted, contrast, min_exposure)
+        final = mean_luminance(tone(thumb, lifted, contrast, gain))
+        said = f"Gamma {gamma:.3f}" + (f" lifted to {lifted:.3f}" if lifted < gamma else "")
+        if gain > 1.0:
+            said += f" (the blacks keep it from lifting more), gain {gain:.2f}"
+        notes.append(f"{said}, contrast {contrast:.3f} (mean brightness {reached:.2f} -> {final:.2f}).")
+        return lifted, contrast, gain
 
     def enhance(self, rgb: np.ndarray, params: dict[str, Any], progress: Progress, cancel: CancelToken,
                 notes: list[str]) -> np.ndarray:
         progress(0, 2, "Choosing the curve")
-        gamma, contrast = self.curve(rgb, float(params["min_exposure"]), notes)
+        gamma, contrast, gain = self.curve(rgb, float(params["min_exposure"]), notes)
         cancel.raise_if_cancelled()
         progress(1, 2, "Applying the curve")
-        out = apply_table(rgb, tone_table(gamma, contrast), cancel)
+        out = apply_table(rgb, tone_table(gamma, contrast, gain), cancel)
         progress(2, 2, "Done")
         return out
