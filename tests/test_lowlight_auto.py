@@ -15,13 +15,13 @@ from core.engines.lowlight.auto import (
     SHADOW_CAP,
     TOE_END,
     AutoLowLight,
-    apply_table,
     gain_for_exposure,
     gamma_for_exposure,
     shoulder,
     tone,
     tone_table,
 )
+from core.engines.lowlight.bands import apply_table
 from core.engines.lowlight.common import LUMA, mean_luminance
 from core.engines.lowlight.denoise import denoise
 from core.engines.lowlight.learned import GammaNetEngine

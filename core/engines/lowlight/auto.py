@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import numpy as np
 
 from core.archs import gamma_net
 from core.engines.base import Param
-from core.engines.lowlight.bands import for_each_band, quick_small_copy
+from core.engines.lowlight.bands import apply_table, quick_small_copy
 from core.engines.lowlight.common import (
     LUMA,
     MAX_BRIGHTNESS,
@@ -57,7 +56,6 @@ GAIN_SLACK = 0.005  # the gain is used only when the gamma leaves the floor shor
 THUMB_SIDE = 256  # long side of the copy the network sees (reduced further) and the floor is solved on
 LUT_SIZE = 1 << 16  # entries of the tone curve's lookup table (16-bit steps)
 BISECTIONS = 24
-TABLE_BAND = 1 << 18  # values per band of the table pass (few Python calls per megapixel)
 HISTOGRAM_BINS = 1024
 
 
@@ -92,28 +90,6 @@ def tone(x: np.ndarray, gamma: float, contrast: float, gain: float = 1.0) -> np.
 def tone_table(gamma: float, contrast: float, gain: float = 1.0, size: int = LUT_SIZE) -> np.ndarray:
     """The curve (`tone`) sampled at `size` evenly spaced values of [0, 1]."""
     return tone(np.linspace(0.0, 1.0, size, dtype=np.float32), gamma, contrast, gain)
-
-
-def apply_table(rgb: np.ndarray, table: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-    """Every value of `rgb` (in [0, 1]) mapped through `table` (at most 65,536 entries) at its nearest
-    step, or the next (the error is below 1e-4 for the curves used here): one saturating, rounding
-    conversion to 16-bit indices and one gather per value, much faster than a power."""
-    source = np.ascontiguousarray(rgb, dtype=np.float32)
-    if len(table) > 1 << 16:
-        raise ValueError(f"a tone table has at most 65536 entries, not {len(table)}")
-    out = np.empty_like(source)
-    width = source.shape[1] * (source.shape[2] if source.ndim > 2 else 1)
-    top = float(len(table) - 1)
-
-    def work(y0: int, y1: int) -> None:
-        rows = source[y0:y1].reshape(y1 - y0, width)  # one channel, so the scale applies to every value
-        # rows x top, rounded and saturated to 16 bits in one pass (addWeighted with a zero second term is
-        # OpenCV's fastest scaling conversion here; within one step of exact rounding)
-        index = np.asarray(cv2.addWeighted(rows, top, rows, 0.0, 0.0, dtype=cv2.CV_16U), dtype=np.uint16)
-        np.take(table, index, out=out[y0:y1].reshape(y1 - y0, width))
-
-    for_each_band(source.shape, work, cancel, TABLE_BAND)
-    return out
 
 
 def luma_histogram(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

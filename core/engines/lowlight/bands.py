@@ -1,6 +1,7 @@
-"""Per-pixel work on full-size photos in bands of rows, on plain threads, with cancel checks; and bilinear
-map upsampling served band by band (GridUpsampler). NumPy and OpenCV only: the classical engines use this
-without loading torch (core.engines.lowlight.curves adds the torch side for the networks' maps).
+"""Per-pixel work on full-size photos in bands of rows, on plain threads, with cancel checks; bilinear map
+upsampling served band by band (GridUpsampler); and tone curves applied through lookup tables (apply_table).
+NumPy and OpenCV only: the classical engines use this without loading torch (core.engines.lowlight.curves
+adds the torch side for the networks' maps).
 
 Long per-pixel passes check the cancel token every CHECK_ELEMENTS values (a few milliseconds of work on
 one core), whichever thread runs them.
@@ -21,6 +22,7 @@ from core.jobs import CancelToken
 BAND_ELEMENTS = 32768  # per band: about 128 KB per float32 array, cache-resident
 CHECK_ELEMENTS = 1 << 21  # values processed between two cancel checks: well under 0.1 s on a slow core
 PARALLEL_MIN_ROWS = 256  # smaller photos are not worth a second thread
+TABLE_BAND = 1 << 18  # values per band of apply_table (few Python calls per megapixel)
 
 
 def small_copy(rgb: np.ndarray, long_side: int) -> np.ndarray:
@@ -155,3 +157,25 @@ def cpu_threads() -> int:
     torch = sys.modules.get("torch")
     limit = torch.get_num_threads() if torch is not None else (os.cpu_count() or 1)
     return max(1, min(limit, os.cpu_count() or 1))
+
+
+def apply_table(rgb: np.ndarray, table: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
+    """Every value of `rgb` (in [0, 1]) mapped through `table` (at most 65,536 entries) at its nearest
+    step, or the next (the error is below 1e-4 for the curves used here): one saturating, rounding
+    conversion to 16-bit indices and one gather per value, much faster than a power."""
+    source = np.ascontiguousarray(rgb, dtype=np.float32)
+    if len(table) > 1 << 16:
+        raise ValueError(f"a tone table has at most 65536 entries, not {len(table)}")
+    out = np.empty_like(source)
+    width = source.shape[1] * (source.shape[2] if source.ndim > 2 else 1)
+    top = float(len(table) - 1)
+
+    def work(y0: int, y1: int) -> None:
+        rows = source[y0:y1].reshape(y1 - y0, width)  # one channel, so the scale applies to every value
+        # rows x top, rounded and saturated to 16 bits in one pass (addWeighted with a zero second term is
+        # OpenCV's fastest scaling conversion here; within one step of exact rounding)
+        index = np.asarray(cv2.addWeighted(rows, top, rows, 0.0, 0.0, dtype=cv2.CV_16U), dtype=np.uint16)
+        np.take(table, index, out=out[y0:y1].reshape(y1 - y0, width))
+
+    for_each_band(source.shape, work, cancel, TABLE_BAND)
+    return out
