@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import main
 from core.archs.gamma_net import apply_gamma_contrast_numpy
@@ -212,3 +214,12 @@ def test_engines_command_marks_one_default_per_task(capsys):
     assert "lowlight.auto" in marked and "inpaint.auto" in marked
     tasks = [m.split(".")[0] for m in marked]
     assert len(tasks) == len(set(tasks))  # one per task
+
+
+@settings(max_examples=60, deadline=None)
+@given(gamma=st.floats(0.15, 2.5), contrast=st.floats(0.5, 2.0), gain=st.floats(1.0, 2.2))
+def test_every_curve_the_engine_can_pick_rises_from_black_to_white(gamma, contrast, gain):
+    table = tone_table(gamma, contrast, gain)
+    assert np.isfinite(table).all() and float(table.min()) >= 0.0 and float(table.max()) <= 1.0 + 1e-6
+    assert float(table[0]) == 0.0 and float(table[-1]) == pytest.approx(1.0, abs=1e-5)
+    assert np.all(np.diff(table) >= -1e-6)  # never darker for a brighter input
