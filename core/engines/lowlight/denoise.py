@@ -41,10 +41,6 @@ def _down(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_AREA)
 
 
-def _up(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-
-
 def band_noise(band: np.ndarray, level: np.ndarray) -> np.ndarray:
     """LEVEL_BINS x C noise stds of a pyramid band (H x W x C) by brightness (`level`, H x W in [0, 1]):
     the RMS of the quietest PATCH x PATCH patches of each brightness range, corrected to unbiased on white
@@ -129,12 +125,6 @@ def _threshold_table(noise: np.ndarray, factor: float) -> np.ndarray:
 def _level_index(level: np.ndarray) -> np.ndarray:
     """Brightness in [0, 1] as 8-bit indices into the threshold tables (one saturating pass)."""
     return cv2.convertScaleAbs(level, alpha=255.0)
-
-
-def _thresholds(noise: np.ndarray, index: np.ndarray, factor: float) -> np.ndarray:
-    """Squared shrinkage thresholds at each pixel, from one channel's LEVEL_BINS noise stds interpolated
-    over the 256 brightness steps of `index` (from _level_index)."""
-    return cv2.LUT(index, _threshold_table(noise, factor))
 
 
 def garrote(band: np.ndarray, squared_threshold: np.ndarray) -> None:
