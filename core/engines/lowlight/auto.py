@@ -19,7 +19,7 @@ chosen, on the training split only, is in resources/weights/gamma_net.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -101,24 +101,33 @@ def luma_histogram(thumb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return levels, counts.astype(np.float64) * (LUMA.astype(np.float64) / len(index))[None, :]
 
 
+def _histogram_mean(curve_at_levels: np.ndarray, weights: np.ndarray) -> float:
+    """The mean luma of curve(thumb), from the curve at luma_histogram's levels and its weights."""
+    return float((curve_at_levels.astype(np.float64)[:, None] * weights).sum())
+
+
+def _bisect_log(value: Callable[[float], float], bounds: tuple[float, float], target: float,
+                rising: bool) -> tuple[float, float]:
+    """The bracket (lo, hi), in log units, that BISECTIONS halvings of log(`bounds`) leave around where
+    value(x) crosses `target`; `rising` says whether value grows with x."""
+    lo, hi = float(np.log(bounds[0])), float(np.log(bounds[1]))
+    for _ in range(BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if (value(float(np.exp(mid))) > target) == rising:
+            hi = mid
+        else:
+            lo = mid
+    return lo, hi
+
+
 def gamma_for_exposure(thumb: np.ndarray, contrast: float, target: float,
                        bounds: tuple[float, float] = (GAMMA_FLOOR, 1.0)) -> float:
     """The gamma (within `bounds`) for which S_contrast(thumb ** gamma) has mean luma `target`; bisection
     on the thumbnail's per-channel histograms (HISTOGRAM_BINS levels), so each step costs a few thousand
     curve values whatever the photo's size."""
     levels, weights = luma_histogram(thumb)
-
-    def mean_luma(gamma: float) -> float:
-        curve = tone(levels, gamma, contrast).astype(np.float64)
-        return float((curve[:, None] * weights).sum())
-
-    lo, hi = np.log(bounds[0]), np.log(bounds[1])
-    for _ in range(BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        if mean_luma(float(np.exp(mid))) > target:
-            lo = mid  # still too bright: a larger gamma
-        else:
-            hi = mid
+    lo, hi = _bisect_log(lambda gamma: _histogram_mean(tone(levels, gamma, contrast), weights), bounds, target,
+                         rising=False)  # a larger gamma is darker
     return float(np.exp(0.5 * (lo + hi)))
 
 
@@ -128,17 +137,11 @@ def gain_for_exposure(thumb: np.ndarray, gamma: float, contrast: float, target: 
     levels, weights = luma_histogram(thumb)
 
     def mean_luma(gain: float) -> float:
-        return float((tone(levels, gamma, contrast, gain).astype(np.float64)[:, None] * weights).sum())
+        return _histogram_mean(tone(levels, gamma, contrast, gain), weights)
 
     if mean_luma(GAIN_CEILING) <= target:
         return GAIN_CEILING
-    lo, hi = 0.0, float(np.log(GAIN_CEILING))
-    for _ in range(BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        if mean_luma(float(np.exp(mid))) > target:
-            hi = mid
-        else:
-            lo = mid
+    lo, hi = _bisect_log(mean_luma, (1.0, GAIN_CEILING), target, rising=True)
     return float(np.exp(0.5 * (lo + hi)))
 
 
@@ -146,20 +149,14 @@ def shadow_gamma(thumb: np.ndarray, contrast: float, ceiling: float) -> float:
     """The smallest gamma (at most `ceiling`) that keeps the SHADOW_PERCENTILE luma (at least MIN_BLACK) at
     or below SHADOW_CAP."""
     black = max(MIN_BLACK, float(np.percentile(thumb.reshape(-1, 3) @ LUMA, SHADOW_PERCENTILE)))
-    lo, hi = np.log(GAMMA_FLOOR), np.log(ceiling)
 
     def curve(gamma: float) -> float:
         return float(tone(np.array([black], np.float32), gamma, contrast)[0])
 
     if curve(ceiling) >= SHADOW_CAP:
         return ceiling
-    for _ in range(BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        if curve(float(np.exp(mid))) > SHADOW_CAP:
-            lo = mid
-        else:
-            hi = mid
-    return float(np.exp(hi))
+    _, hi = _bisect_log(curve, (GAMMA_FLOOR, ceiling), SHADOW_CAP, rising=False)
+    return float(np.exp(hi))  # the side of the bracket that keeps the cap
 
 
 class AutoLowLight(GammaNetEngine):
