@@ -9,6 +9,8 @@ makes (as symbolic links, nothing is copied):
     zero-ref-train/       ids 1..1580, every exposure (zero-reference training)
     well-exposed-train/   ids 1..1580 whose exposure is normal (synthetic pairs for supervised training)
     under-exposed-train/  ids 1..1580 darker than normal (zero-reference training of a brightening model)
+    dark-train/           the under-exposed training photos as dark as dark-holdout's (choosing an engine's
+                          settings for the real-photo targets on photos like the held-out ones)
     well-exposed-holdout/ ids 1601.. with normal exposure (synthetic pairs for evaluation)
     dark-holdout/         ids 1601.. that are underexposed (unpaired evaluation)
 """
@@ -36,6 +38,7 @@ def exposure_stats(path: Path) -> tuple[float, float, float]:
 
 
 WELL_EXPOSED_MEAN = (0.3, 0.65)
+DARK_MEAN = 0.2  # dark-holdout and dark-train: mean below this
 
 
 def is_well_exposed(stats: tuple[float, float, float]) -> bool:
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no numbered .jpg photos in {args.source}", file=sys.stderr)
         return 1
     folders = {name: args.out / name for name in
-               ("zero-ref-train", "well-exposed-train", "under-exposed-train", "well-exposed-holdout", "dark-holdout")}
+               ("zero-ref-train", "well-exposed-train", "under-exposed-train", "dark-train", "well-exposed-holdout",
+                "dark-holdout")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
@@ -69,10 +73,12 @@ def main(argv: list[str] | None = None) -> int:
                 targets.append("well-exposed-train")
             elif stats[0] <= WELL_EXPOSED_MEAN[0]:
                 targets.append("under-exposed-train")
+                if stats[0] < DARK_MEAN:
+                    targets.append("dark-train")
         elif ident >= HOLDOUT_FIRST_ID:
             if is_well_exposed(stats):
                 targets.append("well-exposed-holdout")
-            elif stats[0] < 0.2:
+            elif stats[0] < DARK_MEAN:
                 targets.append("dark-holdout")
         for name in targets:
             (folders[name] / photo.name).symlink_to(photo.resolve())

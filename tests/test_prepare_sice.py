@@ -42,6 +42,7 @@ def test_split_by_id_and_exposure(tmp_path, rng):
     assert ids("zero-ref-train") == {1, 2, 3, 1580}  # 1590 lies in the guard gap
     assert ids("well-exposed-train") == {2}
     assert ids("under-exposed-train") == {1, 1580}
+    assert ids("dark-train") == {1}  # chosen like dark-holdout: 1580 (0.25) is under-exposed but not that dark
     assert ids("well-exposed-holdout") == {1601}
     assert ids("dark-holdout") == {1602}
     assert all((out / "zero-ref-train" / f"{i}.jpg").is_symlink() for i in (1, 2, 3, 1580))
