@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import main
 from core.archs.gamma_net import apply_gamma_contrast_numpy
 from core.engines.lowlight.auto import (
+    CLIP_BUDGET,
     GAIN_CEILING,
     KNEE,
     MIN_EXPOSURE,
@@ -19,6 +20,8 @@ from core.engines.lowlight.auto import (
     AutoLowLight,
     gain_for_exposure,
     gamma_for_exposure,
+    highlight_cap,
+    newly_clipped,
     shoulder,
     tone,
     tone_table,
@@ -102,6 +105,33 @@ def test_the_curve_is_the_networks_above_its_toe_and_keeps_the_lowest_codes_toge
     codes = tone(np.array([0, 1, 2], np.float32) / 255, 0.3, 1.6)
     steps = apply_gamma_contrast_numpy(np.array([0, 1, 2], np.float32) / 255, (0.3, 1.6))
     assert codes[2] - codes[0] < 0.4 * (steps[2] - steps[0])  # JPEG's 0/1/2 blocks are not lifted apart
+
+
+def test_a_weak_lift_clips_no_black_code_to_zero():
+    codes = np.arange(1, 4, dtype=np.float32) / 255.0
+    for gamma, contrast in ((0.75, 1.4), (0.9, 1.7), (0.3, 1.2)):
+        out = tone(codes, gamma, contrast)
+        end = float(tone(np.array([TOE_END], np.float32), gamma, contrast)[0])
+        assert np.all(out >= np.minimum(codes, end) - 1e-7)  # the toe never takes a code below itself
+        assert np.all(np.diff(out) >= 0)
+
+
+def _pale_sky(rng: np.random.Generator) -> np.ndarray:
+    """A dark ground under a pale blue sky (a quarter of the frame) whose blue channel is 0.80-0.97."""
+    thumb = np.clip(0.04 + rng.normal(0, 0.01, (96, 128, 3)), 0, 1).astype(np.float32)
+    ramp = np.linspace(0.80, 0.97, 128, dtype=np.float32)
+    thumb[:24] = np.stack([ramp * 0.75, ramp * 0.9, ramp], -1)[None]
+    return thumb
+
+
+def test_the_highlight_cap_stops_the_lift_before_a_pale_sky_turns_white(rng):
+    thumb = _pale_sky(rng)
+    assert newly_clipped(thumb, 0.7, 1.3) == 0.0  # the network's own curve keeps the sky
+    assert newly_clipped(thumb, 0.3, 1.3, 1.8) > CLIP_BUDGET  # the full lift would whiten part of it
+    gamma, gain = highlight_cap(thumb, 1.3, 0.7, 0.3, 1.8)
+    assert 0.3 < gamma < 0.7 and 1.0 < gain < 1.8  # part of the way, both together
+    assert CLIP_BUDGET - 0.01 < newly_clipped(thumb, gamma, 1.3, gain) <= CLIP_BUDGET
+    assert highlight_cap(thumb, 1.3, 0.7, 0.6, 1.1) == (0.6, 1.1)  # a lift within the budget is kept
 
 
 def test_gamma_for_exposure_reaches_the_target(rng):

@@ -5,11 +5,13 @@ Restora's learned gamma predictor (gamma_net.safetensors) picks one gamma and on
 128 px thumbnail. On the synthetic pairs it trained on it is the most accurate engine, but it barely
 adapts to how dark a photo is, so real dark photos (darker than its training pairs) come out at about
 0.20 mean brightness. This engine keeps the network's contrast and, when the network's result would stay
-below `min_exposure`, lowers the gamma until the result's mean brightness reaches it (solved on a
-thumbnail). A lower gamma lifts the blacks most, so it stops where the photo's blacks would turn grey
-(the shadow cap: night skies stay dark); what the floor still lacks then comes from a gain, which keeps
-black black and brightens what is lit, with a shoulder that brings the gain's top back to white (the
-lit windows of a night scene brighten, its sky does not). Below 4/255 the curve has a toe that bends it
+below `min_exposure`, lifts it until the result's mean brightness reaches it (solved on a thumbnail):
+first with a small gain (at most FIRST_GAIN; the gain keeps black black and brightens what is lit, with
+a shoulder that brings its top back to white), then by lowering the gamma. A lower gamma lifts the
+blacks most, so it stops where the photo's blacks would turn grey (the shadow cap: night skies stay
+dark); what the floor still lacks then comes from more gain (the lit windows of a night scene brighten,
+its sky does not). The whole lift stops short where it would newly clip more than CLIP_BUDGET of the
+thumbnail (the highlight cap: a pale sky is not pushed to white). Below 4/255 the curve has a toe that bends it
 to black, so the lowest 8-bit codes, where JPEG leaves flat blocks in night skies and dark ceilings, are
 not lifted apart into grey blocks; the floor is solved with the toe in place. The curve is then applied
 to every pixel through a lookup table, and the denoising step (core.engines.lowlight.denoise) removes
@@ -37,11 +39,12 @@ from core.engines.lowlight.common import (
 from core.engines.lowlight.learned import GammaNetEngine
 from core.jobs import CancelToken, Progress
 
-MIN_EXPOSURE = 0.38  # the floor, chosen on the training split (gamma_net.md)
+MIN_EXPOSURE = 0.40  # the floor, chosen on the training split (gamma_net.md)
 GAMMA_FLOOR = 0.15  # the strongest lift the floor may ask for (the network's own range starts at 0.2)
 # The toe: below TOE_END the curve bends down to 0 as (x / TOE_END) ** TOE_POWER times its value there, so
 # the lowest 8-bit codes (where JPEG leaves flat 8 x 8 blocks of 0, 1, 2 in a night sky) are not lifted
-# apart into grey blocks. 0 turns it off.
+# apart into grey blocks; it never takes a code below itself (up to the curve's value at TOE_END). 0 turns it
+# off.
 TOE_END = 4.0 / 255.0
 TOE_POWER = 2.0
 SHADOW_PERCENTILE = 5  # the floor never lifts this percentile of the luma (the photo's blacks) ...
@@ -51,11 +54,15 @@ MIN_BLACK = TOE_END  # that percentile counts as at least the toe's end (the cod
 # below KNEE, above it a shoulder that takes the gain's top back to 1 (chosen on training photos: a
 # ceiling of 4 washed out lit windows and water).
 GAIN_CEILING = 2.2
+FIRST_GAIN = 1.2  # the gain the floor takes before it lowers the gamma (the darkening of a photo is an exposure)
 KNEE = 0.7
 GAIN_SLACK = 0.005  # the gain is used only when the gamma leaves the floor short by more than this
 THUMB_SIDE = 256  # long side of the copy the network sees (reduced further) and the floor is solved on
 LUT_SIZE = 1 << 16  # entries of the tone curve's lookup table (16-bit steps)
 BISECTIONS = 24
+CLIP_BUDGET = 0.03  # the lift never newly clips more than this share of the thumbnail (the highlight cap)
+CLIP_LEVEL = 254.5 / 255.0  # a channel at or above this counts as clipped (as the evaluation counts it)
+CAP_BISECTIONS = 12
 HISTOGRAM_BINS = 1024
 
 
@@ -72,13 +79,16 @@ def shoulder(v: np.ndarray, top: float) -> np.ndarray:
 
 
 def tone(x: np.ndarray, gamma: float, contrast: float, gain: float = 1.0) -> np.ndarray:
-    """The engine's curve (float32, any shape): S_contrast(x ** gamma), bent to black below TOE_END, then
-    `gain` on what lies above the toe's end (the toe's codes stay where it put them) and the shoulder."""
+    """The engine's curve (float32, any shape): S_contrast(x ** gamma), bent to black below TOE_END (never
+    below the code), then `gain` on what lies above the toe's end (the toe's codes stay where it put them)
+    and the shoulder."""
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(gamma_net.apply_gamma_contrast_numpy(x, (gamma, contrast)), dtype=np.float32)
     end = float(gamma_net.apply_gamma_contrast_numpy(np.array([TOE_END], np.float32), (gamma, contrast))[0])
     if TOE_END > 0.0 and np.any(x < TOE_END):
         toe = np.float32(end) * (np.maximum(x, 0.0) / np.float32(TOE_END)) ** np.float32(TOE_POWER)
+        # ... but never below the code itself (up to `end`), so a weak lift clips no black code to 0
+        toe = np.maximum(toe, np.minimum(x, np.float32(end)))
         y = np.where(x < TOE_END, toe, y).astype(np.float32)
     if gain <= 1.0:
         return y
@@ -121,42 +131,73 @@ def _bisect_log(value: Callable[[float], float], bounds: tuple[float, float], ta
 
 
 def gamma_for_exposure(thumb: np.ndarray, contrast: float, target: float,
-                       bounds: tuple[float, float] = (GAMMA_FLOOR, 1.0)) -> float:
-    """The gamma (within `bounds`) for which S_contrast(thumb ** gamma) has mean luma `target`; bisection
-    on the thumbnail's per-channel histograms (HISTOGRAM_BINS levels), so each step costs a few thousand
-    curve values whatever the photo's size."""
+                       bounds: tuple[float, float] = (GAMMA_FLOOR, 1.0), gain: float = 1.0) -> float:
+    """The gamma (within `bounds`) for which tone(thumb, gamma, contrast, gain) has mean luma `target`;
+    bisection on the thumbnail's per-channel histograms (HISTOGRAM_BINS levels), so each step costs a few
+    thousand curve values whatever the photo's size."""
     levels, weights = luma_histogram(thumb)
-    lo, hi = _bisect_log(lambda gamma: _histogram_mean(tone(levels, gamma, contrast), weights), bounds, target,
-                         rising=False)  # a larger gamma is darker
+    lo, hi = _bisect_log(lambda gamma: _histogram_mean(tone(levels, gamma, contrast, gain), weights), bounds,
+                         target, rising=False)  # a larger gamma is darker
     return float(np.exp(0.5 * (lo + hi)))
 
 
-def gain_for_exposure(thumb: np.ndarray, gamma: float, contrast: float, target: float) -> float:
-    """The gain (1 to GAIN_CEILING) for which tone(thumb, gamma, contrast, gain) has mean luma `target`
-    (the ceiling when even it falls short); bisection on the thumbnail's histograms."""
+def gain_for_exposure(thumb: np.ndarray, gamma: float, contrast: float, target: float,
+                      ceiling: float = GAIN_CEILING) -> float:
+    """The gain (1 to `ceiling`) for which tone(thumb, gamma, contrast, gain) has mean luma `target` (the
+    ceiling when even it falls short); bisection on the thumbnail's histograms."""
     levels, weights = luma_histogram(thumb)
 
     def mean_luma(gain: float) -> float:
         return _histogram_mean(tone(levels, gamma, contrast, gain), weights)
 
-    if mean_luma(GAIN_CEILING) <= target:
-        return GAIN_CEILING
-    lo, hi = _bisect_log(mean_luma, (1.0, GAIN_CEILING), target, rising=True)
+    if mean_luma(ceiling) <= target:
+        return ceiling
+    lo, hi = _bisect_log(mean_luma, (1.0, ceiling), target, rising=True)
     return float(np.exp(0.5 * (lo + hi)))
 
 
-def shadow_gamma(thumb: np.ndarray, contrast: float, ceiling: float) -> float:
+def shadow_gamma(thumb: np.ndarray, contrast: float, ceiling: float, gain: float = 1.0) -> float:
     """The smallest gamma (at most `ceiling`) that keeps the SHADOW_PERCENTILE luma (at least MIN_BLACK) at
-    or below SHADOW_CAP."""
+    or below SHADOW_CAP, with `gain` in the curve."""
     black = max(MIN_BLACK, float(np.percentile(thumb.reshape(-1, 3) @ LUMA, SHADOW_PERCENTILE)))
 
     def curve(gamma: float) -> float:
-        return float(tone(np.array([black], np.float32), gamma, contrast)[0])
+        return float(tone(np.array([black], np.float32), gamma, contrast, gain)[0])
 
     if curve(ceiling) >= SHADOW_CAP:
         return ceiling
     _, hi = _bisect_log(curve, (GAMMA_FLOOR, ceiling), SHADOW_CAP, rising=False)
     return float(np.exp(hi))  # the side of the bracket that keeps the cap
+
+
+def newly_clipped(thumb: np.ndarray, gamma: float, contrast: float, gain: float = 1.0) -> float:
+    """The share of the thumbnail's pixels that the curve takes to CLIP_LEVEL in some channel and that were
+    not there before."""
+    before = np.any(thumb >= CLIP_LEVEL, axis=2)
+    after = np.any(tone(thumb, gamma, contrast, gain) >= CLIP_LEVEL, axis=2)
+    return float((after & ~before).mean())
+
+
+def highlight_cap(thumb: np.ndarray, contrast: float, network_gamma: float, gamma: float,
+                  gain: float) -> tuple[float, float]:
+    """(gamma, gain): the lift from the network's curve (`network_gamma`, no gain) to (`gamma`, `gain`),
+    taken in log units only as far as it newly clips at most CLIP_BUDGET of the thumbnail; the network's
+    own curve is the least it returns."""
+    def at(share: float) -> tuple[float, float]:
+        return (float(np.exp((1.0 - share) * np.log(network_gamma) + share * np.log(gamma))),
+                float(np.exp(share * np.log(gain))))
+
+    def within(share: float) -> bool:
+        lifted, lifted_gain = at(share)
+        return newly_clipped(thumb, lifted, contrast, lifted_gain) <= CLIP_BUDGET
+
+    if within(1.0):
+        return gamma, gain
+    lo, hi = 0.0, 1.0
+    for _ in range(CAP_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if within(mid) else (lo, mid)
+    return at(lo)
 
 
 class AutoLowLight(GammaNetEngine):
@@ -171,24 +212,31 @@ class AutoLowLight(GammaNetEngine):
     )
 
     def curve(self, rgb: np.ndarray, min_exposure: float, notes: list[str]) -> tuple[float, float, float]:
-        """(gamma, contrast, gain): the network's gamma and contrast, the gamma lowered to reach
-        `min_exposure` if need be (as far as the shadow cap allows), then a gain for what is still lacking."""
+        """(gamma, contrast, gain): the network's gamma and contrast; when that stays below `min_exposure`,
+        a gain up to FIRST_GAIN, then a lower gamma (as far as the shadow cap allows), then more gain, all
+        held back by the highlight cap."""
         thumb = quick_small_copy(rgb, THUMB_SIDE)  # one reduction of the photo; the network's comes from it
         gamma, contrast = self.predict(thumb)
         reached = mean_luminance(tone(thumb, gamma, contrast))
         if min_exposure <= 0.0 or reached >= min_exposure:
             notes.append(f"Gamma {gamma:.3f}, contrast {contrast:.3f}.")
             return gamma, contrast, 1.0
-        lifted = min(gamma, max(gamma_for_exposure(thumb, contrast, min_exposure, (GAMMA_FLOOR, gamma)),
-                                shadow_gamma(thumb, contrast, gamma)))
-        after = mean_luminance(tone(thumb, lifted, contrast))
-        gain = 1.0
-        if after < min_exposure - GAIN_SLACK:
-            gain = gain_for_exposure(thumb, lifted, contrast, min_exposure)
+        lifted, gain = gamma, gain_for_exposure(thumb, gamma, contrast, min_exposure, FIRST_GAIN)
+        capped = False
+        if mean_luminance(tone(thumb, gamma, contrast, gain)) < min_exposure - GAIN_SLACK:
+            lifted = min(gamma, max(gamma_for_exposure(thumb, contrast, min_exposure, (GAMMA_FLOOR, gamma), gain),
+                                    shadow_gamma(thumb, contrast, gamma, gain)))
+            if mean_luminance(tone(thumb, lifted, contrast, gain)) < min_exposure - GAIN_SLACK:
+                capped = True
+                gain = max(gain, gain_for_exposure(thumb, lifted, contrast, min_exposure))
+        wanted = (lifted, gain)
+        lifted, gain = highlight_cap(thumb, contrast, gamma, lifted, gain)
         final = mean_luminance(tone(thumb, lifted, contrast, gain))
         said = f"Gamma {gamma:.3f}" + (f" lifted to {lifted:.3f}" if lifted < gamma else "")
         if gain > 1.0:
-            said += f" (the blacks keep it from lifting more), gain {gain:.2f}"
+            said += f", gain {gain:.2f}" + (" (the blacks keep the gamma from lifting more)" if capped else "")
+        if (lifted, gain) != wanted:
+            said += " (held back so that bright areas do not turn white)"
         notes.append(f"{said}, contrast {contrast:.3f} (mean brightness {reached:.2f} -> {final:.2f}).")
         return lifted, contrast, gain
 
