@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from core.engines.base import Engine, EngineRequest
+from core.engines.lowlight.common import HIGHLIGHT_CLIP, LUMA
 from core.engines.registry import EngineRegistry, UnknownEngineError
 from core.errors import CancelledError, RestoraError
 from core.imageio import load_photo
@@ -30,9 +31,7 @@ from core.metrics import psnr, ssim
 from core.photo import Photo
 
 INPUT_ROW = "(input)"
-HIGHLIGHT_CLIP = 254.5 / 255.0  # a channel at this level or above saturates at 8 bits
 SHADOW_CLIP = 0.5 / 255.0  # all channels at this level or below are black at 8 bits
-LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 
 class EvaluationError(RestoraError, ValueError):

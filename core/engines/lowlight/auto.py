@@ -29,6 +29,7 @@ from core.archs import gamma_net
 from core.engines.base import Param
 from core.engines.lowlight.bands import apply_table, quick_small_copy
 from core.engines.lowlight.common import (
+    HIGHLIGHT_CLIP,
     LUMA,
     MAX_BRIGHTNESS,
     STRENGTH,
@@ -61,7 +62,6 @@ THUMB_SIDE = 256  # long side of the copy the network sees (reduced further) and
 LUT_SIZE = 1 << 16  # entries of the tone curve's lookup table (16-bit steps)
 BISECTIONS = 24
 CLIP_BUDGET = 0.03  # the lift never newly clips more than this share of the thumbnail (the highlight cap)
-CLIP_LEVEL = 254.5 / 255.0  # a channel at or above this counts as clipped (as the evaluation counts it)
 CAP_BISECTIONS = 12
 HISTOGRAM_BINS = 1024
 
@@ -170,12 +170,21 @@ def shadow_gamma(thumb: np.ndarray, contrast: float, ceiling: float, gain: float
     return float(np.exp(hi))  # the side of the bracket that keeps the cap
 
 
+def _unclipped(thumb: np.ndarray) -> np.ndarray:
+    """The thumbnail's pixels (N x 3) with no channel at HIGHLIGHT_CLIP."""
+    pixels = thumb.reshape(-1, 3)
+    return pixels[~np.any(pixels >= HIGHLIGHT_CLIP, axis=1)]
+
+
+def _clipped_share(unclipped: np.ndarray, total: int, gamma: float, contrast: float, gain: float) -> float:
+    """The share of `total` pixels that the curve takes from `unclipped` to HIGHLIGHT_CLIP in some channel."""
+    return np.count_nonzero(np.any(tone(unclipped, gamma, contrast, gain) >= HIGHLIGHT_CLIP, axis=1)) / total
+
+
 def newly_clipped(thumb: np.ndarray, gamma: float, contrast: float, gain: float = 1.0) -> float:
-    """The share of the thumbnail's pixels that the curve takes to CLIP_LEVEL in some channel and that were
-    not there before."""
-    before = np.any(thumb >= CLIP_LEVEL, axis=2)
-    after = np.any(tone(thumb, gamma, contrast, gain) >= CLIP_LEVEL, axis=2)
-    return float((after & ~before).mean())
+    """The share of the thumbnail's pixels that the curve takes to HIGHLIGHT_CLIP in some channel and that
+    were not there before."""
+    return _clipped_share(_unclipped(thumb), thumb.shape[0] * thumb.shape[1], gamma, contrast, gain)
 
 
 def highlight_cap(thumb: np.ndarray, contrast: float, network_gamma: float, gamma: float,
@@ -183,13 +192,15 @@ def highlight_cap(thumb: np.ndarray, contrast: float, network_gamma: float, gamm
     """(gamma, gain): the lift from the network's curve (`network_gamma`, no gain) to (`gamma`, `gain`),
     taken in log units only as far as it newly clips at most CLIP_BUDGET of the thumbnail; the network's
     own curve is the least it returns."""
+    unclipped, total = _unclipped(thumb), thumb.shape[0] * thumb.shape[1]  # once, not per step
+
     def at(share: float) -> tuple[float, float]:
         return (float(np.exp((1.0 - share) * np.log(network_gamma) + share * np.log(gamma))),
                 float(np.exp(share * np.log(gain))))
 
     def within(share: float) -> bool:
         lifted, lifted_gain = at(share)
-        return newly_clipped(thumb, lifted, contrast, lifted_gain) <= CLIP_BUDGET
+        return _clipped_share(unclipped, total, lifted, contrast, lifted_gain) <= CLIP_BUDGET
 
     if within(1.0):
         return gamma, gain

@@ -15,6 +15,7 @@ from core.engines.lowlight.bands import for_each_band
 from core.jobs import CancelToken, Progress
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 weights on the stored values
+HIGHLIGHT_CLIP = 254.5 / 255.0  # a channel at this level or above saturates at 8 bits
 
 WHITE_BALANCE = Param("white_balance", "bool", False,
                       "Neutralise a colour cast first (gray world: every channel gets the same mean).")
