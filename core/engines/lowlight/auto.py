@@ -27,7 +27,7 @@ import numpy as np
 
 from core.archs import gamma_net
 from core.engines.base import Param
-from core.engines.lowlight.bands import apply_table, quick_small_copy
+from core.engines.lowlight.bands import TABLE_SIZE, apply_table, quick_small_copy
 from core.engines.lowlight.common import (
     HIGHLIGHT_CLIP,
     LUMA,
@@ -59,7 +59,6 @@ FIRST_GAIN = 1.2  # the gain the floor takes before it lowers the gamma (the dar
 KNEE = 0.7
 GAIN_SLACK = 0.005  # the gain is used only when the gamma leaves the floor short by more than this
 THUMB_SIDE = 256  # long side of the copy the network sees (reduced further) and the floor is solved on
-LUT_SIZE = 1 << 16  # entries of the tone curve's lookup table (16-bit steps)
 BISECTIONS = 24
 CLIP_BUDGET = 0.03  # the lift never newly clips more than this share of the thumbnail (the highlight cap)
 CAP_BISECTIONS = 12
@@ -97,7 +96,7 @@ def tone(x: np.ndarray, gamma: float, contrast: float, gain: float = 1.0) -> np.
     return shoulder(lifted, 1.0 + (gain - 1.0) * (1.0 - base))
 
 
-def tone_table(gamma: float, contrast: float, gain: float = 1.0, size: int = LUT_SIZE) -> np.ndarray:
+def tone_table(gamma: float, contrast: float, gain: float = 1.0, size: int = TABLE_SIZE) -> np.ndarray:
     """The curve (`tone`) sampled at `size` evenly spaced values of [0, 1]."""
     return tone(np.linspace(0.0, 1.0, size, dtype=np.float32), gamma, contrast, gain)
 

@@ -23,6 +23,7 @@ BAND_ELEMENTS = 32768  # per band: about 128 KB per float32 array, cache-residen
 CHECK_ELEMENTS = 1 << 21  # values processed between two cancel checks: well under 0.1 s on a slow core
 PARALLEL_MIN_ROWS = 256  # smaller photos are not worth a second thread
 TABLE_BAND = 1 << 18  # values per band of apply_table (few Python calls per megapixel)
+TABLE_SIZE = 1 << 16  # the most entries apply_table takes (16-bit indices), and the tone curves' size
 
 
 def small_copy(rgb: np.ndarray, long_side: int) -> np.ndarray:
@@ -160,12 +161,12 @@ def cpu_threads() -> int:
 
 
 def apply_table(rgb: np.ndarray, table: np.ndarray, cancel: CancelToken | None = None) -> np.ndarray:
-    """Every value of `rgb` (in [0, 1]) mapped through `table` (at most 65,536 entries) at its nearest
+    """Every value of `rgb` (in [0, 1]) mapped through `table` (at most TABLE_SIZE entries) at its nearest
     step, or the next (the error is below 1e-4 for the curves used here): one saturating, rounding
     conversion to 16-bit indices and one gather per value, much faster than a power."""
     source = np.ascontiguousarray(rgb, dtype=np.float32)
-    if len(table) > 1 << 16:
-        raise ValueError(f"a tone table has at most 65536 entries, not {len(table)}")
+    if len(table) > TABLE_SIZE:
+        raise ValueError(f"a tone table has at most {TABLE_SIZE} entries, not {len(table)}")
     out = np.empty_like(source)
     width = source.shape[1] * (source.shape[2] if source.ndim > 2 else 1)
     top = float(len(table) - 1)

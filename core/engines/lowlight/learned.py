@@ -19,7 +19,7 @@ from torch import nn
 from core.archs import gain_unet, gamma_net, zero_dce, zero_dce_pp
 from core.devices import select_device
 from core.engines.base import EngineRequest, EngineResult, Param
-from core.engines.lowlight.bands import apply_table, small_copy
+from core.engines.lowlight.bands import TABLE_SIZE, apply_table, small_copy
 from core.engines.lowlight.common import MAX_BRIGHTNESS, STRENGTH, WHITE_BALANCE, LowLightEngine, denoise_param
 from core.engines.lowlight.curves import (
     MapUpsampler,
@@ -330,7 +330,7 @@ class GammaNetEngine(LearnedLowLightEngine):
         gamma, contrast = self.predict(rgb)
         notes.append(f"Gamma {gamma:.3f}, contrast {contrast:.3f}.")
         progress(1, 2, "Applying")
-        levels = np.linspace(0.0, 1.0, 1 << 16, dtype=np.float32)
+        levels = np.linspace(0.0, 1.0, TABLE_SIZE, dtype=np.float32)
         table = np.asarray(gamma_net.apply_gamma_contrast_numpy(levels, (gamma, contrast)), dtype=np.float32)
         out = apply_table(rgb, table, cancel)  # the curve at 16-bit steps: one gather per value, not a power
         progress(2, 2, "Done")
